@@ -1,0 +1,1 @@
+//! MariaDB and the backend under test, as containers (testcontainers) or local child processes.

@@ -1,0 +1,1 @@
+//! Scenario files, the replay engine, transcripts and their redactions.

@@ -1,0 +1,1 @@
+//! The simulated Mini LVB app: its constants, flows and app-visible errors.
