@@ -131,13 +131,24 @@ impl ShutdownTrigger {
     }
 }
 
-/// The services of the cloud, built once per cloud.
+/// The services of the cloud, built once per cloud and shared by both listeners.
 #[derive(Clone)]
-struct Services {
-    ctx: CloudContext,
-    cos: Arc<cos::Cos>,
-    lvb: Arc<lvb::Lvb>,
-    im: Arc<im::Im>,
+pub struct Services {
+    pub ctx: CloudContext,
+    pub cos: Arc<cos::Cos>,
+    pub lvb: Arc<lvb::Lvb>,
+    pub im: Arc<im::Im>,
+}
+
+impl Services {
+    pub fn new(ctx: CloudContext) -> Self {
+        Self {
+            cos: Arc::new(cos::Cos::new(ctx.clone())),
+            lvb: Arc::new(lvb::Lvb::new(ctx.clone())),
+            im: Arc::new(im::Im::new(ctx.clone())),
+            ctx,
+        }
+    }
 }
 
 /// Where an HTTP request goes, by the host name the client resolved.
@@ -220,6 +231,8 @@ async fn dispatch(
 /// A running cloud on loopback. Dropping it shuts every listener down.
 pub struct Cloud {
     pub ctx: CloudContext,
+    /// The running services, for what a test or scenario asks of them directly (e.g. waiting for callbacks).
+    pub services: Services,
     http_addr: SocketAddr,
     rtmp_addr: SocketAddr,
     _trigger: ShutdownTrigger,
@@ -231,12 +244,14 @@ impl Cloud {
         let http = TcpListener::bind("127.0.0.1:0").await?;
         let rtmp = TcpListener::bind("127.0.0.1:0").await?;
         let ctx = CloudContext::new(tenant, options);
+        let services = Services::new(ctx.clone());
         let (trigger, shutdown) = Shutdown::new();
         let http_addr = http.local_addr()?;
         let rtmp_addr = rtmp.local_addr()?;
-        tokio::spawn(serve(http, rtmp, ctx.clone(), shutdown));
+        tokio::spawn(serve(http, rtmp, services.clone(), shutdown));
         Ok(Cloud {
             ctx,
+            services,
             http_addr,
             rtmp_addr,
             _trigger: trigger,
@@ -258,15 +273,9 @@ impl Cloud {
 pub async fn serve(
     http: TcpListener,
     rtmp: TcpListener,
-    ctx: CloudContext,
+    services: Services,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    let services = Services {
-        cos: Arc::new(cos::Cos::new(ctx.clone())),
-        lvb: Arc::new(lvb::Lvb::new(ctx.clone())),
-        im: Arc::new(im::Im::new(ctx.clone())),
-        ctx,
-    };
     let rtmp_task = tokio::spawn(services.lvb.clone().serve_rtmp(rtmp, shutdown.clone()));
     let app = Router::new()
         .fallback(dispatch)
