@@ -1,0 +1,115 @@
+//! Snapshot files in insta's format (`snapshots/faq__<id>.snap`), read and written without insta so the
+//! CLI can compare a replay against the accepted transcript and show what changed.
+
+use std::path::{Path, PathBuf};
+
+/// Where the snapshot of scenario `id` lives under `dir` (insta's naming for the `faq` test).
+pub fn snapshot_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("faq__{id}.snap"))
+}
+
+/// The accepted content of a snapshot file, without insta's header.
+pub fn read_snapshot(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(strip_header(&text).to_string())
+}
+
+fn strip_header(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return text;
+    };
+    match rest.find("\n---\n") {
+        Some(end) => &rest[end + 5..],
+        None => text,
+    }
+}
+
+/// Writes `content` as an insta snapshot (what `cargo insta accept` would have written).
+pub fn write_snapshot(path: &Path, content: &str) -> std::io::Result<()> {
+    let body = format!(
+        "---\nsource: harness/tests/faq.rs\nexpression: transcript\n---\n{}\n",
+        content.trim_end()
+    );
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, body)
+}
+
+/// Whether two snapshot contents are the same, ignoring trailing whitespace.
+pub fn same(a: &str, b: &str) -> bool {
+    a.trim_end() == b.trim_end()
+}
+
+/// A line diff of `accepted` → `actual`, lines prefixed with `-`/`+` and a little context.
+pub fn diff(accepted: &str, actual: &str) -> String {
+    let a: Vec<&str> = accepted.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    // Longest common subsequence table; transcripts are a few hundred lines, so O(n·m) is fine.
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let mut out = String::new();
+    let mut last_shown: Option<usize> = None;
+    for (k, (tag, line)) in ops.iter().enumerate() {
+        let near = changed.iter().any(|&c| c.abs_diff(k) <= 2);
+        if !near {
+            continue;
+        }
+        if last_shown.is_some_and(|l| k > l + 1) {
+            out.push_str("  ...\n");
+        }
+        out.push_str(&format!("{tag} {line}\n"));
+        last_shown = Some(k);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_is_stripped() {
+        let text = "---\nsource: x\nexpression: y\n---\na: 1\n";
+        assert_eq!(strip_header(text), "a: 1\n");
+    }
+
+    #[test]
+    fn a_written_snapshot_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = snapshot_path(dir.path(), "healthy");
+        write_snapshot(&path, "a: 1\nb: 2\n").unwrap();
+        assert!(same(&read_snapshot(&path).unwrap(), "a: 1\nb: 2"));
+    }
+
+    #[test]
+    fn the_diff_shows_the_changed_line() {
+        let d = diff("a\nb\nc\n", "a\nB\nc\n");
+        assert!(d.contains("- b\n") && d.contains("+ B\n"), "{d}");
+    }
+}

@@ -1,0 +1,125 @@
+//! The transcript of one replay: what the app did and showed, what the cloud saw and answered, every
+//! callback attempt, the backend's error log and the database facts; as one ordered YAML document with
+//! times, ports, random ids and signatures redacted so the snapshot is stable.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Transcript {
+    pub scenario: String,
+    pub faq: String,
+    pub title: String,
+    /// The one thing changed from the healthy tenant.
+    pub mutation: String,
+    pub steps: Vec<StepRecord>,
+    /// Every error-log line the backend wrote (files `*_error<date>.log`), by file.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub backend_errors: BTreeMap<String, Vec<String>>,
+    /// Database facts after the flow.
+    pub db: BTreeMap<String, serde_json::Value>,
+}
+
+/// One step of the flow with everything it caused.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StepRecord {
+    pub step: String,
+    /// What the app did and saw (requests, answers, messages shown to the user).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app: Vec<serde_json::Value>,
+    /// Cloud journal lines written during the step: `service: request -> outcome`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cloud: Vec<String>,
+    /// Set when the step could not be carried out at all (not an app-visible failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Transcript {
+    /// The YAML document, unredacted.
+    pub fn to_yaml(&self) -> String {
+        serde_norway::to_string(self)
+            .unwrap_or_else(|e| format!("# transcript not serialisable: {e}\n"))
+    }
+
+    /// The YAML document with the default redactions applied: what snapshots hold.
+    pub fn to_redacted_yaml(&self) -> String {
+        Redactor::default().apply(&self.to_yaml())
+    }
+}
+
+/// Ordered text redactions; each replaces what varies from run to run with a stable marker.
+pub struct Redactor {
+    rules: Vec<(Regex, &'static str)>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        // Order matters: specific shapes before general ones.
+        let rules: &[(&str, &str)] = &[
+            (r"(txSecret=)[0-9a-fA-F]{32}", "${1}[txSecret]"),
+            (r"(txTime=)[0-9a-fA-F]{6,10}", "${1}[txTime]"),
+            (r"(127\.0\.0\.\d{1,3}):\d{2,5}", "${1}:[port]"),
+            (r"(?i)(user_?sig\W+)[A-Za-z0-9*_\-]{20,}", "${1}[usersig]"),
+            (r"[A-Za-z0-9+/]{60,}={0,2}", "[signature]"),
+            (r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\b", "[time]"),
+            (r"\b(20\d{2})(0[1-9]|1[0-2])([0-3]\d)\.log\b", "[date].log"),
+            (r"\[\d+:\d+:\d+\]", "[pid:event:ts]"),
+            (r"\b1[5-9]\d{8}\b", "[unix]"),
+            (r"\b[0-9a-f]{32}\b", "[md5]"),
+            (r"\b[0-9a-f]{40,64}\b", "[id]"),
+        ];
+        Self {
+            rules: rules
+                .iter()
+                .map(|(re, to)| (Regex::new(re).expect("redaction patterns are valid"), *to))
+                .collect(),
+        }
+    }
+}
+
+impl Redactor {
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (re, to) in &self.rules {
+            out = re.replace_all(&out, *to).into_owned();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_urls_lose_their_secret_time_and_port() {
+        let r = Redactor::default();
+        let url = "rtmp://8888.livepush2.myqcloud.com/live/8888_a?bizid=8888&record=flv|hls&txSecret=947e47a184f5951d47c976d31a191f60&txTime=579acb15 via 127.0.0.1:40123";
+        assert_eq!(
+            r.apply(url),
+            "rtmp://8888.livepush2.myqcloud.com/live/8888_a?bizid=8888&record=flv|hls&txSecret=[txSecret]&txTime=[txTime] via 127.0.0.1:[port]"
+        );
+    }
+
+    #[test]
+    fn log_lines_lose_time_and_pid_but_keep_the_message() {
+        let r = Redactor::default();
+        let line = "[2026-11-24 18:20:00][4242:777:1764000000][][appid:][[simple_mysql_session.class.php][__construct][27][ERROR][0] mysqli_connect failed, error:Access denied for user 'live_user'@'127.0.0.1' (using password: YES)]";
+        let out = r.apply(line);
+        assert!(out.starts_with("[[time]][pid:event:ts]"), "{out}");
+        assert!(
+            out.contains("Access denied for user 'live_user'@'127.0.0.1' (using password: YES)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn error_names_and_codes_survive() {
+        let r = Redactor::default();
+        let s = "-97 ERROR_PROXY_AUTH_FAILED, event 3004, code 70014, HTTP 500";
+        assert_eq!(r.apply(s), s);
+    }
+}
