@@ -1,6 +1,8 @@
 //! Scenario files, the replay engine, transcripts and their redactions.
 
+pub mod check;
 pub mod deployment;
+pub mod diagnose;
 pub mod model;
 pub mod snapshot;
 pub mod transcript;

@@ -1,0 +1,492 @@
+//! `tcharness check`: cross-checks a real deployment's `conf/OutDefine.php`, `conf/cdn.route.ini` and the
+//! app's constants against each other (and, given a tenant, against the cloud console) without running
+//! anything; each inconsistency is named with its FAQ item.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::cloud::Tenant;
+use crate::cloud::cos::console::Generation;
+
+/// One inconsistency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// FAQ item whose symptom this leads to.
+    pub faq: &'static str,
+    /// The setting at fault, by the name the customer sees.
+    pub setting: String,
+    pub message: String,
+}
+
+/// What `check` reads.
+#[derive(Clone, Debug, Default)]
+pub struct Deployment {
+    /// OutDefine.php constants, values as written (string literals unquoted).
+    pub outdefine: BTreeMap<String, String>,
+    /// cdn.route.ini, `SECTION` → key → value.
+    pub route: BTreeMap<String, BTreeMap<String, String>>,
+    /// App constants by iOS name (Android aliases mapped), if an app file was given.
+    pub app: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn read(path: &Path) -> Result<String, CheckError> {
+    std::fs::read_to_string(path).map_err(|source| CheckError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl Deployment {
+    /// Reads `DIR/conf/OutDefine.php`, the route file `DIR/conf/cdn.inc.ini` selects (default
+    /// `conf/cdn.route.ini`), and the app constants file if given.
+    pub fn load(backend_root: &Path, terminal: Option<&Path>) -> Result<Self, CheckError> {
+        let outdefine = parse_outdefine(&read(&backend_root.join("conf/OutDefine.php"))?);
+        let route_rel = std::fs::read_to_string(backend_root.join("conf/cdn.inc.ini"))
+            .ok()
+            .and_then(|inc| {
+                let inc = parse_ini(&inc);
+                let active = inc.get("COMMON")?.get("INC")?.clone();
+                inc.get(&active)?.get("ROUTE").cloned()
+            })
+            .unwrap_or_else(|| "conf/cdn.route.ini".into());
+        let route = parse_ini(&read(&backend_root.join(route_rel))?);
+        let app = match terminal {
+            Some(p) => Some(parse_app_constants(&read(p)?)),
+            None => None,
+        };
+        Ok(Self {
+            outdefine,
+            route,
+            app,
+        })
+    }
+}
+
+/// `define('NAME', value);` lines; comments and anything else are skipped.
+pub fn parse_outdefine(text: &str) -> BTreeMap<String, String> {
+    let re = Regex::new(r#"(?m)^\s*define\s*\(\s*['"](\w+)['"]\s*,\s*(.*?)\s*\)\s*;"#)
+        .expect("pattern is valid");
+    re.captures_iter(text)
+        .map(|c| (c[1].to_string(), unquote(&c[2])))
+        .collect()
+}
+
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    for q in ['\'', '"'] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return v[1..v.len() - 1].replace("\\'", "'").replace("\\\\", "\\");
+        }
+    }
+    v.to_string()
+}
+
+/// A PHP `parse_ini_file`-style reader: sections, `key=value`, `;`/`#` comments.
+pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.split([';', '#']).next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.entry(section.clone())
+                .or_default()
+                .insert(k.trim().to_string(), unquote(v));
+        }
+    }
+    out
+}
+
+/// iOS `#define kName @"value"` / `#define kName 123` and Android `NAME = "value";` constants.
+pub fn parse_app_constants(text: &str) -> BTreeMap<String, String> {
+    let ios =
+        Regex::new(r#"(?m)^\s*#define\s+(\w+)\s+@?"?([^"\s/]*)"?"#).expect("pattern is valid");
+    let android = Regex::new(r#"(?m)\b(\w+)\s*=\s*"?([^";]*)"?\s*;"#).expect("pattern is valid");
+    let mut out = BTreeMap::new();
+    for c in ios.captures_iter(text).chain(android.captures_iter(text)) {
+        let name = match &c[1] {
+            "IMSDK_APPID" => "kTCIMSDKAppId",
+            "IMSDK_ACCOUNT_TYPE" => "kTCIMSDKAccountType",
+            "COS_APPID" => "kTCCOSAppId",
+            "COS_BUCKET" => "kTCCOSBucket",
+            "COS_REGION" => "kTCCOSRegion",
+            "SVR_POST_URL" => "kHttpServerAddr",
+            other => other,
+        };
+        out.insert(name.to_string(), c[2].trim().to_string());
+    }
+    out
+}
+
+/// COS v4 region short names.
+pub const V4_REGIONS: [&str; 9] = ["sh", "gz", "tj", "sgp", "bj", "cd", "hk", "ca", "ger"];
+
+const CONSTANT_FAQ: [(&str, &str); 8] = [
+    ("APP_ID", "1.1"),
+    ("APP_BIZID", "1.1"),
+    ("PUSH_URL_KEY", "1.2"),
+    ("CALL_BACK_KEY", "1.3"),
+    ("COSKEY_APPID", "1.4"),
+    ("COSKEY_BUCKET", "1.5"),
+    ("COSKEY_SECRECTID", "1.6"),
+    ("COSKEY_SECRECTKEY", "1.7"),
+];
+
+/// Every inconsistency found, in FAQ order.
+pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
+    let mut f = Vec::new();
+    let mut add = |faq: &'static str, setting: &str, message: String| {
+        f.push(Finding {
+            faq,
+            setting: setting.to_string(),
+            message,
+        })
+    };
+    let od = |name: &str| d.outdefine.get(name).map(String::as_str);
+
+    for (name, faq) in CONSTANT_FAQ {
+        match od(name) {
+            None => add(
+                faq,
+                name,
+                format!("{name} is not defined in conf/OutDefine.php"),
+            ),
+            Some("") | Some("0") => add(
+                faq,
+                name,
+                format!("{name} is empty: it still has the shipped default"),
+            ),
+            Some(_) => {}
+        }
+    }
+    for name in ["APP_ID", "APP_BIZID", "COSKEY_APPID"] {
+        if let Some(v) = od(name).filter(|v| !v.is_empty() && v.parse::<u64>().is_err()) {
+            let faq = if name == "COSKEY_APPID" { "1.4" } else { "1.1" };
+            add(faq, name, format!("{name} = {v:?} is not a number"));
+        }
+    }
+    if let (Some(push), Some(api)) = (od("PUSH_URL_KEY"), od("CALL_BACK_KEY"))
+        && !push.is_empty()
+        && push == api
+    {
+        add("1.2", "PUSH_URL_KEY", "PUSH_URL_KEY equals CALL_BACK_KEY: the console's push hotlink key and API authentication key are different secrets".into());
+    }
+    if let Some(id) = od("COSKEY_SECRECTID").filter(|v| !v.is_empty())
+        && !(id.starts_with("AKID") && id.len() == 36)
+    {
+        add(
+            "1.6",
+            "COSKEY_SECRECTID",
+            format!("COSKEY_SECRECTID {id:?} does not look like a SecretId (AKID + 32 characters)"),
+        );
+    }
+    if let Some(key) = od("COSKEY_SECRECTKEY").filter(|v| !v.is_empty())
+        && key.len() != 32
+    {
+        add(
+            "1.7",
+            "COSKEY_SECRECTKEY",
+            format!(
+                "COSKEY_SECRECTKEY has {} characters; a SecretKey has 32",
+                key.len()
+            ),
+        );
+    }
+    if let Some(bucket) = od("COSKEY_BUCKET").filter(|v| !v.is_empty()) {
+        let suffixed = Regex::new(r"-\d{6,}$").expect("pattern is valid");
+        if suffixed.is_match(bucket) {
+            add(
+                "1.5",
+                "COSKEY_BUCKET",
+                format!(
+                    "COSKEY_BUCKET {bucket:?} carries an APPID suffix; COS v4 wants the bare bucket name"
+                ),
+            );
+        }
+    }
+
+    match d.route.get("DB") {
+        None => add(
+            "4",
+            "cdn.route.ini [DB]",
+            "cdn.route.ini has no [DB] section".into(),
+        ),
+        Some(db) => {
+            for key in ["HOST", "USER", "PASSWD", "DBNAME"] {
+                if db.get(key).is_none_or(|v| v.is_empty()) {
+                    add(
+                        "4",
+                        &format!("cdn.route.ini [DB] {key}"),
+                        format!("[DB] {key} is empty"),
+                    );
+                }
+            }
+            if let Some(t) = tenant {
+                let pairs = [
+                    ("USER", &t.database.user),
+                    ("PASSWD", &t.database.password),
+                    ("DBNAME", &t.database.name),
+                ];
+                for (key, want) in pairs {
+                    if db.get(key).is_some_and(|v| !v.is_empty() && v != want) {
+                        add(
+                            "4",
+                            &format!("cdn.route.ini [DB] {key}"),
+                            format!("[DB] {key} differs from the database created by createDB"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    if let Some(app) = &d.app {
+        let get = |n: &str| app.get(n).map(String::as_str);
+        if let (Some(a), Some(b)) = (get("kTCCOSAppId"), od("COSKEY_APPID"))
+            && a != b
+        {
+            add(
+                "2.2",
+                "kTCCOSAppId",
+                format!("kTCCOSAppId {a} differs from the backend's COSKEY_APPID {b}"),
+            );
+        }
+        if let (Some(a), Some(b)) = (get("kTCCOSBucket"), od("COSKEY_BUCKET"))
+            && a != b
+        {
+            add(
+                "2.2",
+                "kTCCOSBucket",
+                format!("kTCCOSBucket {a:?} differs from the backend's COSKEY_BUCKET {b:?}"),
+            );
+        }
+        match get("kTCCOSRegion") {
+            Some(r) if !V4_REGIONS.contains(&r) => add(
+                "2.3",
+                "kTCCOSRegion",
+                format!(
+                    "kTCCOSRegion {r:?} is not a COS v4 region ({})",
+                    V4_REGIONS.join(", ")
+                ),
+            ),
+            None => add("2.3", "kTCCOSRegion", "kTCCOSRegion is not set".into()),
+            _ => {}
+        }
+        match get("kHttpServerAddr") {
+            Some(u)
+                if !(u.starts_with("http://") || u.starts_with("https://"))
+                    || !u.ends_with("/interface.php") =>
+            {
+                add(
+                    "2.4",
+                    "kHttpServerAddr",
+                    format!("kHttpServerAddr {u:?} is not http(s)://<server>/interface.php"),
+                )
+            }
+            None => add(
+                "2.4",
+                "kHttpServerAddr",
+                "kHttpServerAddr is not set".into(),
+            ),
+            _ => {}
+        }
+        for name in ["kTCIMSDKAppId", "kTCIMSDKAccountType"] {
+            if get(name).is_none_or(|v| v.parse::<u64>().is_err()) {
+                add("2.1", name, format!("{name} is missing or not a number"));
+            }
+        }
+        if let Some(t) = tenant {
+            let app_id = get("kTCIMSDKAppId").and_then(|v| v.parse::<u64>().ok());
+            match t.im.apps.iter().find(|a| Some(a.sdkappid) == app_id) {
+                None => add(
+                    "2.1",
+                    "kTCIMSDKAppId",
+                    "kTCIMSDKAppId names no IM app of this account".into(),
+                ),
+                Some(im) if get("kTCIMSDKAccountType") != Some(im.account_type.as_str()) => add(
+                    "2.1",
+                    "kTCIMSDKAccountType",
+                    format!(
+                        "kTCIMSDKAccountType differs from the IM app's account type {}",
+                        im.account_type
+                    ),
+                ),
+                _ => {}
+            }
+            if let (Some(b), Some(r)) = (get("kTCCOSBucket"), get("kTCCOSRegion"))
+                && let Some(bucket) = t.cos.buckets.iter().find(|x| x.name == b)
+                && bucket.region != r
+            {
+                add(
+                    "2.3",
+                    "kTCCOSRegion",
+                    format!(
+                        "bucket {b:?} is in region {:?}, the app says {r:?}",
+                        bucket.region
+                    ),
+                );
+            }
+        }
+    }
+
+    if let Some(t) = tenant {
+        let console = |name: &str, want: String, faq: &'static str, f: &mut Vec<Finding>| {
+            if od(name).is_some_and(|v| !v.is_empty() && v != want) {
+                f.push(Finding {
+                    faq,
+                    setting: name.to_string(),
+                    message: format!("{name} differs from the console"),
+                });
+            }
+        };
+        console("APP_ID", t.lvb.appid.to_string(), "1.1", &mut f);
+        console("APP_BIZID", t.lvb.bizid.to_string(), "1.1", &mut f);
+        console("PUSH_URL_KEY", t.lvb.push_key.clone(), "1.2", &mut f);
+        console("CALL_BACK_KEY", t.lvb.api_key.clone(), "1.3", &mut f);
+        let appid = od("COSKEY_APPID").and_then(|v| v.parse::<u64>().ok());
+        match od("COSKEY_SECRECTID").and_then(|id| t.cos.keys.iter().find(|k| k.secret_id == id)) {
+            None => f.push(finding(
+                "1.6",
+                "COSKEY_SECRECTID",
+                "COSKEY_SECRECTID is not a key of the console (PROXY_AUTH_SECRETID_NOEXIST)",
+            )),
+            Some(k) => {
+                if Some(k.appid) != appid {
+                    f.push(finding("1.4", "COSKEY_APPID", "COSKEY_APPID does not own COSKEY_SECRECTID (ERROR_PROXY_APPID_USERID_NOTMATCH)"));
+                }
+                if od("COSKEY_SECRECTKEY") != Some(k.secret_key.as_str()) {
+                    f.push(finding("1.7", "COSKEY_SECRECTKEY", "COSKEY_SECRECTKEY does not pair with COSKEY_SECRECTID (ERROR_PROXY_AUTH_FAILED)"));
+                }
+            }
+        }
+        if let Some(name) = od("COSKEY_BUCKET") {
+            match t.cos.buckets.iter().find(|b| b.name == name && Some(b.appid) == appid) {
+                None => f.push(finding("1.5", "COSKEY_BUCKET", "COSKEY_BUCKET is not a bucket of COSKEY_APPID (ERROR_PROXY_SIGN_BUCKET_NOTMATCH)")),
+                Some(b) if b.generation == Generation::V3 => f.push(finding("6", "COSKEY_BUCKET", "the bucket was created in the old v3 system; COS v4 answers ERROR_CMD_BUCKET_NOTEXIST")),
+                Some(b) if !b.cdn => f.push(finding("5", "COSKEY_BUCKET", "CDN acceleration is off for the bucket: uploads work, access_url downloads fail")),
+                _ => {}
+            }
+        }
+    }
+    f.sort_by(|a, b| faq_order(a.faq).cmp(&faq_order(b.faq)));
+    f
+}
+
+fn finding(faq: &'static str, setting: &str, message: &str) -> Finding {
+    Finding {
+        faq,
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+fn faq_order(faq: &str) -> Vec<u32> {
+    faq.split('.').filter_map(|p| p.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::deployment::{self, Placeholders};
+    use crate::scenario::model::Mutations;
+
+    fn healthy() -> (Tenant, Deployment) {
+        let t = Tenant::healthy();
+        let p = Placeholders {
+            backend: "127.0.0.1:80".into(),
+            cloud: "127.0.0.1:81".into(),
+            db_host: "127.0.0.1".into(),
+            db_port: 3306,
+            db_name: "live_demo".into(),
+            ..Default::default()
+        };
+        let m = Mutations::default();
+        let d = Deployment {
+            outdefine: parse_outdefine(&deployment::outdefine_php(&t, &m).unwrap()),
+            route: parse_ini(&deployment::cdn_route_ini(&t, &m, &p)),
+            app: Some(deployment::app_constants(&t, &m, &p).unwrap()),
+        };
+        (t, d)
+    }
+
+    #[test]
+    fn the_healthy_deployment_has_no_finding() {
+        let (t, d) = healthy();
+        assert_eq!(check(&d, Some(&t)), vec![]);
+    }
+
+    #[test]
+    fn each_mismatch_names_its_faq_item() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("COSKEY_APPID", "1252999999", "1.4"),
+            ("COSKEY_BUCKET", "nosuch", "1.5"),
+            (
+                "COSKEY_SECRECTID",
+                "AKIDxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                "1.6",
+            ),
+            (
+                "COSKEY_SECRECTKEY",
+                "Xm3nBv7cXz1aSd5fGh9jKl2pOi4uYt6r",
+                "1.7",
+            ),
+            ("CALL_BACK_KEY", "0000", "1.3"),
+            ("APP_BIZID", "9999", "1.1"),
+        ];
+        for (name, value, faq) in cases {
+            let (t, mut d) = healthy();
+            d.outdefine.insert(name.to_string(), value.to_string());
+            let found = check(&d, Some(&t));
+            assert!(found.iter().any(|x| x.faq == *faq), "{name}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn app_constants_are_checked_against_the_backend() {
+        let (t, mut d) = healthy();
+        let app = d.app.as_mut().unwrap();
+        app.insert("kTCCOSRegion".into(), "ap-shanghai".into());
+        app.insert("kHttpServerAddr".into(), "http://10.0.0.1/".into());
+        let found = check(&d, Some(&t));
+        let items: Vec<&str> = found.iter().map(|x| x.faq).collect();
+        assert!(
+            items.contains(&"2.3") && items.contains(&"2.4"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn ios_and_android_constant_files_parse() {
+        let ios =
+            "#define kTCCOSRegion  @\"sh\"   // region\n#define kTCIMSDKAppId @\"1400012345\"\n";
+        let c = parse_app_constants(ios);
+        assert_eq!(c["kTCCOSRegion"], "sh");
+        let android = "public static final String COS_REGION = \"gz\";\npublic static final int IMSDK_APPID = 1400012345;\n";
+        let c = parse_app_constants(android);
+        assert_eq!(c["kTCCOSRegion"], "gz");
+        assert_eq!(c["kTCIMSDKAppId"], "1400012345");
+    }
+
+    #[test]
+    fn a_wrong_db_password_is_item_4() {
+        let (t, mut d) = healthy();
+        d.route
+            .get_mut("DB")
+            .unwrap()
+            .insert("PASSWD".into(), "nope".into());
+        assert_eq!(check(&d, Some(&t))[0].faq, "4");
+    }
+}
