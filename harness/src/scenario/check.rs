@@ -381,7 +381,7 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
             }
         }
     }
-    f.sort_by(|a, b| faq_order(a.faq).cmp(&faq_order(b.faq)));
+    f.sort_by_key(|x| faq_order(x.faq));
     f
 }
 

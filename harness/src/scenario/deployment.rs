@@ -292,7 +292,7 @@ fn step<'a>(v: &'a mut serde_json::Value, seg: &str) -> Option<&'a mut serde_jso
                 let key = i.get("name").or_else(|| i.get("sdkappid"));
                 match key {
                     Some(serde_json::Value::String(s)) => s == seg,
-                    Some(other) => other.to_string() == seg,
+                    Some(other) => seg.parse::<serde_json::Value>().ok().as_ref() == Some(other),
                     None => false,
                 }
             });
