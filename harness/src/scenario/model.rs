@@ -144,7 +144,7 @@ impl Scenario {
             parts.push(format!("console {k}={}", short(v)));
         }
         if parts.is_empty() {
-            "none (healthy)".into()
+            "none: the flow alone triggers it".into()
         } else {
             parts.join("; ")
         }
