@@ -1,0 +1,352 @@
+//! The replay engine: one scenario = a fresh cloud, a private database, the backend configured from the
+//! (mutated) tenant, the simulated app running the flow; then the transcript and the expectations.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use crate::cloud::{Cloud, CloudOptions, JournalEntry, Service, Tenant};
+use crate::runtime::{BackendInstance, BackendProfile, DbSpec, Runtime, RuntimeKind};
+use crate::terminal::{App, AppConstants, AppOptions, AppStep, Network, Pusher};
+
+use super::deployment::{self, Placeholders};
+use super::model::Scenario;
+use super::transcript::{StepRecord, Transcript};
+
+/// How replays run.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub runtime: RuntimeKind,
+    pub profile: BackendProfile,
+    pub tenant: Tenant,
+    pub pusher: Pusher,
+    /// The app's HTTP timeout (30 s in the real app; short so FAQ 2.4 does not wait for real).
+    pub app_timeout: Duration,
+    /// The cloud's pause between callback attempts (3 s on the platform; short here).
+    pub callback_retry_interval: Duration,
+    pub callback_timeout: Duration,
+}
+
+impl ReplayOptions {
+    pub fn new(runtime: RuntimeKind) -> Self {
+        Self {
+            runtime,
+            profile: BackendProfile::minilvb(),
+            tenant: Tenant::healthy(),
+            pusher: Pusher::Builtin,
+            app_timeout: Duration::from_secs(2),
+            callback_retry_interval: Duration::from_millis(300),
+            callback_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What one replay produced.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub id: String,
+    pub faq: String,
+    /// The redacted YAML transcript: what the snapshot holds.
+    pub transcript: String,
+    /// Expected texts (symptom, `also`) that the transcript lacks.
+    pub missing: Vec<String>,
+    /// Texts of `absent` that the transcript has.
+    pub unexpected: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn symptom_ok(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("runtime: {0}")]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    #[error("deployment: {0}")]
+    Deployment(#[from] deployment::DeploymentError),
+    #[error("app: {0}")]
+    App(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("scenario {id}: {message}")]
+    Scenario { id: String, message: String },
+}
+
+/// Replays scenarios on one runtime (one MariaDB server for the whole run).
+pub struct Replayer {
+    runtime: Runtime,
+    options: ReplayOptions,
+}
+
+impl Replayer {
+    pub async fn start(options: ReplayOptions) -> Result<Self, ReplayError> {
+        let runtime = Runtime::start(options.runtime, options.profile.clone()).await?;
+        Ok(Self { runtime, options })
+    }
+
+    /// Which provider runs the backend and MariaDB.
+    pub fn runtime_kind(&self) -> RuntimeKind {
+        self.runtime.kind()
+    }
+
+    pub async fn replay(&self, scenario: &Scenario) -> Result<Outcome, ReplayError> {
+        let started = Instant::now();
+        let tenant = &self.options.tenant;
+        let silent = SilentHost::start().await?;
+        let cloud = Cloud::start(
+            tenant.clone(),
+            CloudOptions {
+                callback_retry_interval: self.options.callback_retry_interval,
+                callback_timeout: self.options.callback_timeout,
+                ..CloudOptions::default()
+            },
+        )
+        .await?;
+
+        let mut schema = self.runtime.schema_sql().await?;
+        for sql in &scenario.mutate.backend.schema_after {
+            schema.push_str(&format!("\n{};\n", sql.trim_end_matches(';')));
+        }
+        let spec = DbSpec {
+            name: tenant.database.name.clone(),
+            user: tenant.database.user.clone(),
+            password: tenant.database.password.clone(),
+        };
+        let db = self.runtime.database(&spec, &schema).await?;
+        let mut p = Placeholders {
+            cloud: cloud.http_addr().to_string(),
+            silent: silent.addr.to_string(),
+            db_host: db.host.clone(),
+            db_port: db.port,
+            db_name: db.name.clone(),
+            ..Placeholders::default()
+        };
+        let m = &scenario.mutate;
+        let files = vec![
+            ("conf/OutDefine.php".to_string(), deployment::outdefine_php(tenant, m)?),
+            ("conf/cdn.inc.ini".to_string(), deployment::cdn_inc_ini()),
+            ("conf/cdn.route.ini".to_string(), deployment::cdn_route_ini(tenant, m, &p)),
+        ];
+        let mut backend = self.runtime.start_backend(&files).await?;
+        p.backend = backend
+            .base_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let console = deployment::console(tenant, m, &p)?;
+        cloud.ctx.update_tenant(|t| *t = console);
+
+        let mut constants = AppConstants::default();
+        for (name, value) in deployment::app_constants(tenant, m, &p)? {
+            constants
+                .set(&name, &value)
+                .map_err(|e| ReplayError::App(e.to_string()))?;
+        }
+        let network = Network {
+            cloud_http: cloud.http_addr(),
+            cloud_rtmp: cloud.rtmp_addr(),
+            source_ip: None,
+        };
+        let options = AppOptions {
+            http_timeout: self.options.app_timeout,
+            pusher: self.options.pusher,
+            ..AppOptions::default()
+        };
+        let mut app = App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
+
+        let mut steps = Vec::new();
+        for table in &scenario.flow {
+            let name = table
+                .get("step")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let journal_from = cloud.ctx.journal.len();
+            let app_from = app.log().len();
+            let mut record = StepRecord {
+                step: step_label(table),
+                ..StepRecord::default()
+            };
+            match name.as_str() {
+                "advance_clock" => {
+                    let secs = table.get("secs").and_then(|v| v.as_integer()).unwrap_or(0);
+                    cloud.ctx.clock.advance(secs);
+                }
+                "stop_backend" => backend.stop().await?,
+                "start_backend" => backend.restart().await?,
+                "wait_callbacks" => {
+                    if !cloud.services.lvb.callbacks_idle(Duration::from_secs(30)).await {
+                        record.error = Some("callbacks still in flight after 30 s".into());
+                    }
+                }
+                "wait_callback_failure" => {
+                    let failed = cloud
+                        .ctx
+                        .journal
+                        .wait_for(Duration::from_secs(15), is_failed_callback)
+                        .await;
+                    if failed.is_none() {
+                        record.error = Some("no failed callback attempt within 15 s".into());
+                    }
+                }
+                _ => {
+                    let step: AppStep = toml::Value::Table(table.clone()).try_into().map_err(|e| {
+                        ReplayError::Scenario {
+                            id: scenario.id.clone(),
+                            message: format!("step `{name}`: {e}"),
+                        }
+                    })?;
+                    // An app-visible failure is part of the story, not an error of the replay.
+                    let _ = app.run(&step).await;
+                }
+            }
+            record.app = app.log()[app_from..]
+                .iter()
+                .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
+                .collect();
+            record.cloud = cloud.ctx.journal.entries()[journal_from..]
+                .iter()
+                .map(journal_line)
+                .collect();
+            steps.push(record);
+        }
+        // Let late callbacks (stream end after a refused push) land before the facts are read.
+        let seen = cloud.ctx.journal.len();
+        let _ = cloud.services.lvb.callbacks_idle(Duration::from_secs(10)).await;
+        let after: Vec<String> = cloud.ctx.journal.entries()[seen..]
+            .iter()
+            .map(journal_line)
+            .collect();
+        if !after.is_empty() {
+            steps.push(StepRecord {
+                step: "(after the flow)".into(),
+                cloud: after,
+                ..StepRecord::default()
+            });
+        }
+
+        let backend_errors = error_logs(&backend)?;
+        let mut facts = BTreeMap::new();
+        facts.insert(
+            "live_data".to_string(),
+            rows_or_error(db.query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid").await),
+        );
+        facts.insert(
+            "tape_data".to_string(),
+            rows_or_error(db.query_rows("SELECT * FROM tape_data ORDER BY userid, file_id").await),
+        );
+        backend.stop().await?;
+
+        let transcript = Transcript {
+            scenario: scenario.id.clone(),
+            faq: scenario.faq.clone(),
+            title: scenario.title.clone(),
+            mutation: scenario.mutation_summary(),
+            steps,
+            backend_errors,
+            db: facts,
+        };
+        let text = transcript.to_redacted_yaml();
+        let raw = transcript.to_yaml();
+        let mut expected = vec![scenario.expect.symptom.clone()];
+        expected.extend(scenario.expect.also.iter().cloned());
+        let missing = expected
+            .into_iter()
+            .filter(|t| !raw.contains(t.as_str()))
+            .collect();
+        let unexpected = scenario
+            .expect
+            .absent
+            .iter()
+            .filter(|t| raw.contains(t.as_str()))
+            .cloned()
+            .collect();
+        Ok(Outcome {
+            id: scenario.id.clone(),
+            faq: scenario.faq.clone(),
+            transcript: text,
+            missing,
+            unexpected,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+fn step_label(table: &toml::Table) -> String {
+    let mut label = table
+        .get("step")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let args: Vec<String> = table
+        .iter()
+        .filter(|(k, _)| k.as_str() != "step")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !args.is_empty() {
+        label.push_str(&format!(" ({})", args.join(", ")));
+    }
+    label
+}
+
+fn journal_line(e: &JournalEntry) -> String {
+    let service = serde_json::to_value(e.service)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!("{service}: {} -> {}", e.request, e.outcome)
+}
+
+fn is_failed_callback(e: &JournalEntry) -> bool {
+    e.service == Service::LvbCallback && !e.outcome.contains("{\"code\":0}")
+}
+
+fn error_logs(backend: &BackendInstance) -> Result<BTreeMap<String, Vec<String>>, ReplayError> {
+    let mut out = BTreeMap::new();
+    for (name, content) in backend.log_files()? {
+        if name.contains("_error") {
+            out.insert(name, content.lines().map(str::to_string).collect());
+        }
+    }
+    Ok(out)
+}
+
+fn rows_or_error<E: std::fmt::Display>(
+    rows: Result<Vec<BTreeMap<String, serde_json::Value>>, E>,
+) -> serde_json::Value {
+    match rows {
+        Ok(rows) => serde_json::to_value(rows).unwrap_or(serde_json::Value::Null),
+        Err(e) => serde_json::Value::String(format!("query failed: {e}")),
+    }
+}
+
+/// A host that accepts connections and never answers: a wrong server address that times out.
+struct SilentHost {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SilentHost {
+    async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Ok(Self { addr, task })
+    }
+}
+
+impl Drop for SilentHost {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
