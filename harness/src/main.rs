@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use harness::cloud::Tenant;
+use harness::cloud::{self, CloudContext, CloudOptions, Services, Shutdown, Tenant};
 use harness::scenario::{check, diagnose, model};
 
 #[derive(Parser)]
@@ -37,6 +37,22 @@ enum Command {
         /// How many matches to show.
         #[arg(long, default_value_t = 5)]
         top: usize,
+    },
+    /// Runs the emulated cloud alone; the first stdout line is one JSON object with every endpoint and the
+    /// tenant's ids and keys.
+    Serve {
+        /// The account to emulate (default: the healthy tenant).
+        #[arg(long)]
+        tenant: Option<PathBuf>,
+        /// HTTP listen address (every Tencent HTTP host name should resolve here).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        http: String,
+        /// RTMP listen address (`*.livepush.myqcloud.com` should resolve here).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        rtmp: String,
+        /// Seconds between callback attempts.
+        #[arg(long, default_value_t = 3.0)]
+        callback_retry_secs: f64,
     },
     /// Cross-checks a real deployment's OutDefine.php, cdn.route.ini and app constants; runs nothing.
     Check {
@@ -74,6 +90,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List { dir } => list(&dir),
+        Command::Serve {
+            tenant,
+            http,
+            rtmp,
+            callback_retry_secs,
+        } => serve(tenant.as_deref(), &http, &rtmp, callback_retry_secs),
         Command::Diagnose { input, dir, top } => diagnose_cmd(&input, &dir, top),
         Command::Check {
             backend_root,
@@ -103,6 +125,88 @@ fn list(dir: &Path) -> anyhow::Result<ExitCode> {
     }
     println!("{} scenarios", scenarios.len());
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve(
+    tenant: Option<&Path>,
+    http: &str,
+    rtmp: &str,
+    retry_secs: f64,
+) -> anyhow::Result<ExitCode> {
+    let tenant = match tenant {
+        Some(p) => Tenant::load(p)?,
+        None => Tenant::healthy(),
+    };
+    let options = CloudOptions {
+        callback_retry_interval: std::time::Duration::from_secs_f64(retry_secs.max(0.0)),
+        ..CloudOptions::default()
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let http = tokio::net::TcpListener::bind(http)
+            .await
+            .with_context(|| format!("cannot listen on {http}"))?;
+        let rtmp = tokio::net::TcpListener::bind(rtmp)
+            .await
+            .with_context(|| format!("cannot listen on {rtmp}"))?;
+        let (http_addr, rtmp_addr) = (http.local_addr()?, rtmp.local_addr()?);
+        let banner = serve_banner(&tenant, http_addr, rtmp_addr);
+        let ctx = CloudContext::new(tenant, options);
+        let services = Services::new(ctx);
+        let (trigger, shutdown) = Shutdown::new();
+        println!("{banner}");
+        let server = tokio::spawn(cloud::serve(http, rtmp, services, shutdown));
+        tokio::signal::ctrl_c().await?;
+        eprintln!("shutting down");
+        trigger.trigger();
+        server.await??;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The first line `serve` prints: every endpoint and the tenant's ids and keys, as one JSON object.
+fn serve_banner(
+    t: &Tenant,
+    http: std::net::SocketAddr,
+    rtmp: std::net::SocketAddr,
+) -> serde_json::Value {
+    let bucket_hosts: Vec<serde_json::Value> = t
+        .cos
+        .buckets
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "bucket": b.name, "appid": b.appid, "region": b.region, "generation": b.generation,
+                "cdn": b.cdn,
+                "api": format!("http://{}.file.myqcloud.com/files/v2/{}/{}/", b.region, b.appid, b.name),
+                "source": format!("http://{}-{}.cos{}.myqcloud.com/", b.name, b.appid, b.region),
+                "cdn_domain": format!("http://{}-{}.file.myqcloud.com/", b.name, b.appid),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "http": http.to_string(),
+        "rtmp": rtmp.to_string(),
+        "resolve": {
+            "*.myqcloud.com, fcgi.video.qcloud.com, tls.qcloud.com, *.tim.qq.com": http.to_string(),
+            "*.livepush.myqcloud.com:1935": rtmp.to_string(),
+        },
+        "common_access": format!("http://{http}/common_access"),
+        "lvb": {
+            "appid": t.lvb.appid, "bizid": t.lvb.bizid, "push_key": t.lvb.push_key, "api_key": t.lvb.api_key,
+            "callback_url": t.lvb.callback_url,
+            "push_domain": format!("{}.livepush.myqcloud.com", t.lvb.bizid),
+            "play_domain": format!("{}.liveplay.myqcloud.com", t.lvb.bizid),
+        },
+        "cos": { "appid": t.cos.appid, "keys": t.cos.keys, "buckets": bucket_hosts },
+        "im": {
+            "apps": t.im.apps.iter().map(|a| serde_json::json!({
+                "sdkappid": a.sdkappid, "account_type": a.account_type, "secret_key": a.secret_key,
+            })).collect::<Vec<_>>(),
+            "registration": "http://tls.qcloud.com/v1/strreg",
+            "login": "http://openim.tim.qq.com/v1/login",
+        },
+    })
 }
 
 fn diagnose_cmd(input: &str, dir: &Path, top: usize) -> anyhow::Result<ExitCode> {

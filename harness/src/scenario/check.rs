@@ -112,11 +112,13 @@ pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 
 /// iOS `#define kName @"value"` / `#define kName 123` and Android `NAME = "value";` constants.
 pub fn parse_app_constants(text: &str) -> BTreeMap<String, String> {
-    let ios =
-        Regex::new(r#"(?m)^\s*#define\s+(\w+)\s+@?"?([^"\s/]*)"?"#).expect("pattern is valid");
-    let android = Regex::new(r#"(?m)\b(\w+)\s*=\s*"?([^";]*)"?\s*;"#).expect("pattern is valid");
+    let ios = Regex::new(r#"(?m)^\s*#define\s+(\w+)\s+(?:@?"([^"]*)"|([^\s/]+))"#)
+        .expect("pattern is valid");
+    let android =
+        Regex::new(r#"(?m)\b(\w+)\s*=\s*(?:"([^"]*)"|([^";\s]+))\s*;"#).expect("pattern is valid");
     let mut out = BTreeMap::new();
     for c in ios.captures_iter(text).chain(android.captures_iter(text)) {
+        let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
         let name = match &c[1] {
             "IMSDK_APPID" => "kTCIMSDKAppId",
             "IMSDK_ACCOUNT_TYPE" => "kTCIMSDKAccountType",
@@ -126,7 +128,7 @@ pub fn parse_app_constants(text: &str) -> BTreeMap<String, String> {
             "SVR_POST_URL" => "kHttpServerAddr",
             other => other,
         };
-        out.insert(name.to_string(), c[2].trim().to_string());
+        out.insert(name.to_string(), value.trim().to_string());
     }
     out
 }

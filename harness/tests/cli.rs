@@ -1,0 +1,174 @@
+//! The `tcharness` commands that run no scenario: list, diagnose, check, serve.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use harness::cloud::Tenant;
+use harness::scenario::deployment::{self, Placeholders};
+use harness::scenario::model::Mutations;
+
+fn tcharness() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcharness"));
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String) {
+    let out = cmd.output().expect("tcharness runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn list_names_every_scenario_with_its_faq_item() {
+    let (code, out) = run(tcharness().arg("list"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("faq-1.4-cos-appid") && out.contains("ERROR_PROXY_APPID_USERID_NOTMATCH"),
+        "{out}"
+    );
+    assert!(out.contains("ticket-second-pusher"), "{out}");
+    assert!(
+        !out.contains("tenant"),
+        "the tenant is not a scenario:\n{out}"
+    );
+}
+
+#[test]
+fn diagnose_points_a_cos_log_at_its_faq_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("customer.log");
+    std::fs::write(
+        &log,
+        "W/COS: upload cover failed {\"code\":-97,\"message\":\"ERROR_PROXY_AUTH_FAILED\"}\n",
+    )
+    .unwrap();
+    let (code, out) = run(tcharness().arg("diagnose").arg(&log));
+    assert_eq!(code, 0, "{out}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.contains("faq-1.7-cos-secretkey"), "{out}");
+}
+
+#[test]
+fn diagnose_says_so_when_nothing_matches() {
+    let mut child = tcharness()
+        .args(["diagnose", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"all is well\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no FAQ scenario matches"));
+}
+
+/// Writes a deployment as a customer would have it: conf/ of the backend and the app's TCConstants.h.
+fn write_deployment(dir: &Path, m: &Mutations) {
+    let t = Tenant::healthy();
+    let p = Placeholders {
+        backend: "203.0.113.7".into(),
+        cloud: "fcgi.video.qcloud.com".into(),
+        db_host: "localhost".into(),
+        db_port: 3306,
+        db_name: "live_demo".into(),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(
+        dir.join("conf/OutDefine.php"),
+        deployment::outdefine_php(&t, m).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("conf/cdn.inc.ini"), deployment::cdn_inc_ini()).unwrap();
+    std::fs::write(
+        dir.join("conf/cdn.route.ini"),
+        deployment::cdn_route_ini(&t, m, &p),
+    )
+    .unwrap();
+    let header: String = deployment::app_constants(&t, m, &p)
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("#define {k} @\"{v}\"\n"))
+        .collect();
+    std::fs::write(dir.join("TCConstants.h"), header).unwrap();
+}
+
+#[test]
+fn check_passes_a_healthy_deployment_and_names_a_wrong_region() {
+    let dir = tempfile::tempdir().unwrap();
+    write_deployment(dir.path(), &Mutations::default());
+    let check = |dir: &Path| {
+        run(tcharness()
+            .arg("check")
+            .arg("--backend-root")
+            .arg(dir)
+            .arg("--terminal")
+            .arg(dir.join("TCConstants.h"))
+            .args(["--tenant", "scenarios/tenant.toml"]))
+    };
+    let (code, out) = check(dir.path());
+    assert_eq!(code, 0, "{out}");
+
+    let mut m = Mutations::default();
+    m.app.insert(
+        "kTCCOSRegion".into(),
+        toml::Value::String("ap-guangzhou".into()),
+    );
+    m.backend
+        .outdefine
+        .insert("CALL_BACK_KEY".into(), toml::Value::String("x".into()));
+    write_deployment(dir.path(), &m);
+    let (code, out) = check(dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAQ 2.3") && out.contains("kTCCOSRegion"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAQ 1.3") && out.contains("CALL_BACK_KEY"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_names_the_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = run(tcharness()
+        .arg("check")
+        .arg("--backend-root")
+        .arg(dir.path()));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("OutDefine.php"), "{out}");
+}
+
+#[test]
+fn serve_prints_its_endpoints_as_one_json_line() {
+    let mut child = tcharness()
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("the first line is JSON");
+    assert!(banner["http"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(banner["rtmp"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(banner["lvb"]["bizid"], 8888);
+    assert_eq!(banner["cos"]["buckets"][0]["bucket"], "minilvb");
+}
