@@ -104,6 +104,19 @@ async fn run(
         return Outcome::Gateway;
     };
     let query = form::parse_query(parts.uri.query().unwrap_or(""));
+    // The body is read before the checks so every journal line names its op; faults are still blamed
+    // in the proxy's order (signature, bucket, path) before a malformed body.
+    let body_form = if parts.method == Method::GET || parts.method == Method::HEAD {
+        Ok(Form::default())
+    } else {
+        form::read(&parts.headers, body, cos.options.max_body_bytes).await
+    };
+    let op_hint = match &body_form {
+        Ok(f) => f.get("op").map(str::to_string),
+        Err(_) => None,
+    }
+    .or_else(|| query.get("op").cloned());
+    *op_out = op_hint.as_deref().map(sanitize_op);
     let header_sign = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -129,16 +142,12 @@ async fn run(
     let Some(path) = res.path.clone() else {
         return fail(codes::ERROR_CMD_COS_INVALID_PATH, "path does not decode to a clean path");
     };
-    let mut form = if parts.method == Method::GET || parts.method == Method::HEAD {
-        Form::default()
-    } else {
-        match form::read(&parts.headers, body, cos.options.max_body_bytes).await {
-            Ok(form) => form,
-            Err(FormError::TooLarge(limit)) => {
-                return fail(codes::ERROR_CGI_REQUEST_TOO_LARGE, format!("body over {limit} bytes"));
-            }
-            Err(FormError::Malformed(why)) => return fail(codes::ERROR_CGI_PARAM_INVALID, why),
+    let mut form = match body_form {
+        Ok(form) => form,
+        Err(FormError::TooLarge(limit)) => {
+            return fail(codes::ERROR_CGI_REQUEST_TOO_LARGE, format!("body over {limit} bytes"));
         }
+        Err(FormError::Malformed(why)) => return fail(codes::ERROR_CGI_PARAM_INVALID, why),
     };
     for (key, value) in query {
         if key != "sign" {
@@ -148,7 +157,6 @@ async fn run(
     let Some(op) = form.get("op").map(str::to_string) else {
         return fail(codes::ERROR_CGI_PARAM_MISSING_OP, "no op");
     };
-    *op_out = Some(sanitize_op(&op));
     let target = Target {
         appid: res.appid,
         bucket: &res.bucket,
