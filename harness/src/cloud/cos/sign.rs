@@ -17,8 +17,8 @@ use sha1::Sha1;
 /// Length of the raw HMAC-SHA1 digest that prefixes the plain text.
 pub const MAC_LEN: usize = 20;
 
-/// Longest signature accepted before decoding (real ones are ~200 characters; a fileid adds a path).
-pub const MAX_SIGN_LEN: usize = 8 * 1024;
+/// Longest decoded signature accepted (real ones are ~150 bytes; a fileid adds a path).
+pub const MAX_SIGN_LEN: usize = 6 * 1024;
 
 /// Standard alphabet; padding optional because hand-copied signatures often lose it.
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -78,7 +78,7 @@ impl ParsedSign {
 pub enum SignParseError {
     #[error("signature is empty")]
     Empty,
-    #[error("signature is longer than {MAX_SIGN_LEN} characters")]
+    #[error("signature is longer than {MAX_SIGN_LEN} bytes")]
     TooLong,
     #[error("signature is not base64")]
     NotBase64,
@@ -100,7 +100,8 @@ pub enum SignParseError {
 ///
 /// Whitespace anywhere is dropped: the official document prints its examples with stray spaces.
 pub fn parse(sign: &str) -> Result<ParsedSign, SignParseError> {
-    if sign.len() > MAX_SIGN_LEN {
+    // Generous for whitespace; the real limit applies to the decoded bytes below.
+    if sign.len() > 4 * MAX_SIGN_LEN {
         return Err(SignParseError::TooLong);
     }
     let compact: String = sign.chars().filter(|c| !c.is_whitespace()).collect();
@@ -110,6 +111,9 @@ pub fn parse(sign: &str) -> Result<ParsedSign, SignParseError> {
     let raw = LENIENT_BASE64
         .decode(compact.as_bytes())
         .map_err(|_| SignParseError::NotBase64)?;
+    if raw.len() > MAX_SIGN_LEN {
+        return Err(SignParseError::TooLong);
+    }
     if raw.len() <= MAC_LEN {
         return Err(SignParseError::TooShort);
     }
