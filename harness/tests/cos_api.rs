@@ -116,7 +116,13 @@ impl Env {
         .sign(SKEY)
     }
 
-    async fn upload_to(&self, host: &str, url_path: &str, sign: &str, parts: &[(&str, &[u8])]) -> Reply {
+    async fn upload_to(
+        &self,
+        host: &str,
+        url_path: &str,
+        sign: &str,
+        parts: &[(&str, &[u8])],
+    ) -> Reply {
         let (ct, body) = multipart(parts);
         let req = Request::post(url_path)
             .header(header::HOST, host)
@@ -132,7 +138,11 @@ impl Env {
             API,
             &format!("/files/v2/{APPID}/{BUCKET}{path}"),
             sign,
-            &[("op", b"upload"), ("insertOnly", b"1"), ("filecontent", content)],
+            &[
+                ("op", b"upload"),
+                ("insertOnly", b"1"),
+                ("filecontent", content),
+            ],
         )
         .await
     }
@@ -172,7 +182,9 @@ fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
                 format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"blob\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
             );
         } else {
-            body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
         }
         body.extend_from_slice(value);
         body.extend_from_slice(b"\r\n");
@@ -192,22 +204,37 @@ fn sha1_hex(data: &[u8]) -> String {
 #[tokio::test]
 async fn healthy_upload_returns_the_four_urls_and_is_journaled() {
     let env = env();
-    let reply = env.upload("/cover/anchor01.jpg", b"jpeg bytes", &env.healthy_sign()).await;
+    let reply = env
+        .upload("/cover/anchor01.jpg", b"jpeg bytes", &env.healthy_sign())
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let json = reply.json();
     assert_eq!(json["code"], 0);
     assert_eq!(json["message"], "SUCCESS");
     assert!(json["request_id"].as_str().is_some_and(|r| !r.is_empty()));
     let data = &json["data"];
-    assert_eq!(data["access_url"], "http://minilvb-1252000001.file.myqcloud.com/cover/anchor01.jpg");
-    assert_eq!(data["source_url"], "http://minilvb-1252000001.cossh.myqcloud.com/cover/anchor01.jpg");
-    assert_eq!(data["resource_path"], "/1252000001/minilvb/cover/anchor01.jpg");
-    assert_eq!(data["url"], "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/cover/anchor01.jpg");
+    assert_eq!(
+        data["access_url"],
+        "http://minilvb-1252000001.file.myqcloud.com/cover/anchor01.jpg"
+    );
+    assert_eq!(
+        data["source_url"],
+        "http://minilvb-1252000001.cossh.myqcloud.com/cover/anchor01.jpg"
+    );
+    assert_eq!(
+        data["resource_path"],
+        "/1252000001/minilvb/cover/anchor01.jpg"
+    );
+    assert_eq!(
+        data["url"],
+        "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/cover/anchor01.jpg"
+    );
     assert_eq!(data["vid"].as_str().map(str::len), Some(42));
     assert_eq!(
         env.last_outcome(),
         (
-            "POST sh.file.myqcloud.com/files/v2/1252000001/minilvb/cover/anchor01.jpg op=upload".to_string(),
+            "POST sh.file.myqcloud.com/files/v2/1252000001/minilvb/cover/anchor01.jpg op=upload"
+                .to_string(),
             "0 SUCCESS".to_string()
         )
     );
@@ -225,13 +252,21 @@ async fn faq_1_4_backend_signs_with_another_appid() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.message(), "ERROR_PROXY_APPID_USERID_NOTMATCH");
     assert_eq!(reply.code(), -98);
-    assert_eq!(env.last_outcome().1, "-98 ERROR_PROXY_APPID_USERID_NOTMATCH");
+    assert_eq!(
+        env.last_outcome().1,
+        "-98 ERROR_PROXY_APPID_USERID_NOTMATCH"
+    );
 }
 
 #[tokio::test]
 async fn faq_1_4_a_key_of_another_customer_does_not_match_our_appid() {
     let env = env();
-    let sign = env.multi(1252999999, BUCKET, "AKIDOtherCustomer00000000000000000002", "Qm3nBv7cXz1aSd5fGh9jKl2pOi4uYt6r");
+    let sign = env.multi(
+        1252999999,
+        BUCKET,
+        "AKIDOtherCustomer00000000000000000002",
+        "Qm3nBv7cXz1aSd5fGh9jKl2pOi4uYt6r",
+    );
     let reply = env.upload("/a.jpg", b"x", &sign).await;
     assert_eq!(reply.message(), "ERROR_PROXY_APPID_USERID_NOTMATCH");
 }
@@ -240,7 +275,12 @@ async fn faq_1_4_a_key_of_another_customer_does_not_match_our_appid() {
 async fn faq_2_2_app_uses_another_appid_in_the_url() {
     let env = env();
     let reply = env
-        .upload_to(API, &format!("/files/v2/1252999999/{BUCKET}/a.jpg"), &env.healthy_sign(), &[("op", b"upload"), ("filecontent", b"x")])
+        .upload_to(
+            API,
+            &format!("/files/v2/1252999999/{BUCKET}/a.jpg"),
+            &env.healthy_sign(),
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
         .await;
     assert_eq!(reply.message(), "ERROR_PROXY_APPID_USERID_NOTMATCH");
 }
@@ -250,14 +290,22 @@ async fn faq_1_5_backend_signs_another_bucket() {
     let env = env();
     let sign = env.multi(APPID, "minlvb", SID, SKEY);
     let reply = env.upload("/a.jpg", b"x", &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-99, "ERROR_PROXY_SIGN_BUCKET_NOTMATCH"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-99, "ERROR_PROXY_SIGN_BUCKET_NOTMATCH")
+    );
 }
 
 #[tokio::test]
 async fn faq_2_2_app_uses_another_bucket_in_the_url() {
     let env = env();
     let reply = env
-        .upload_to(API, &format!("/files/v2/{APPID}/otherbucket/a.jpg"), &env.healthy_sign(), &[("op", b"upload"), ("filecontent", b"x")])
+        .upload_to(
+            API,
+            &format!("/files/v2/{APPID}/otherbucket/a.jpg"),
+            &env.healthy_sign(),
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
         .await;
     assert_eq!(reply.message(), "ERROR_PROXY_SIGN_BUCKET_NOTMATCH");
 }
@@ -267,7 +315,10 @@ async fn faq_1_6_unknown_secret_id() {
     let env = env();
     let sign = env.multi(APPID, BUCKET, "AKIDmLvbHarnessHealthy0000000000009", SKEY);
     let reply = env.upload("/a.jpg", b"x", &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-100, "PROXY_AUTH_SECRETID_NOEXIST"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-100, "PROXY_AUTH_SECRETID_NOEXIST")
+    );
 }
 
 #[tokio::test]
@@ -275,16 +326,27 @@ async fn faq_1_7_wrong_secret_key() {
     let env = env();
     let sign = env.multi(APPID, BUCKET, SID, "hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9f");
     let reply = env.upload("/a.jpg", b"x", &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-97, "ERROR_PROXY_AUTH_FAILED"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-97, "ERROR_PROXY_AUTH_FAILED")
+    );
 }
 
 #[tokio::test]
 async fn faq_2_3_a_region_without_the_bucket_says_bucket_not_exist() {
     let env = env();
     let reply = env
-        .upload_to("gz.file.myqcloud.com", &format!("/files/v2/{APPID}/{BUCKET}/a.jpg"), &env.healthy_sign(), &[("op", b"upload"), ("filecontent", b"x")])
+        .upload_to(
+            "gz.file.myqcloud.com",
+            &format!("/files/v2/{APPID}/{BUCKET}/a.jpg"),
+            &env.healthy_sign(),
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
         .await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-133, "ERROR_CMD_BUCKET_NOTEXIST"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-133, "ERROR_CMD_BUCKET_NOTEXIST")
+    );
     assert_eq!(
         env.last_outcome().0,
         "POST gz.file.myqcloud.com/files/v2/1252000001/minilvb/a.jpg op=upload"
@@ -295,7 +357,12 @@ async fn faq_2_3_a_region_without_the_bucket_says_bucket_not_exist() {
 async fn faq_2_3_an_unknown_region_host_gets_the_gateway_page() {
     let env = env();
     let reply = env
-        .upload_to("shanghai.file.myqcloud.com", &format!("/files/v2/{APPID}/{BUCKET}/a.jpg"), &env.healthy_sign(), &[("op", b"upload"), ("filecontent", b"x")])
+        .upload_to(
+            "shanghai.file.myqcloud.com",
+            &format!("/files/v2/{APPID}/{BUCKET}/a.jpg"),
+            &env.healthy_sign(),
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.headers[header::SERVER], "NWS_SP");
@@ -309,7 +376,12 @@ async fn faq_6_a_v3_bucket_is_invisible_to_v4() {
     let env = env();
     let sign = env.multi(APPID, "legacy", SID, SKEY);
     let reply = env
-        .upload_to(API, &format!("/files/v2/{APPID}/legacy/a.jpg"), &sign, &[("op", b"upload"), ("filecontent", b"x")])
+        .upload_to(
+            API,
+            &format!("/files/v2/{APPID}/legacy/a.jpg"),
+            &sign,
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
         .await;
     assert_eq!(reply.message(), "ERROR_CMD_BUCKET_NOTEXIST");
 }
@@ -320,21 +392,32 @@ async fn an_expired_signature_is_refused_by_the_cloud_clock() {
     let sign = env.healthy_sign(); // e = now + 30
     env.ctx.clock.advance(31);
     let reply = env.upload("/a.jpg", b"x", &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-96, "ERROR_PROXY_AUTH_EXPIRED"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-96, "ERROR_PROXY_AUTH_EXPIRED")
+    );
 }
 
 #[tokio::test]
 async fn no_signature_is_sign_empty() {
     let env = env();
     let reply = env.upload("/a.jpg", b"x", "").await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-95, "ERROR_PROXY_AUTH_SIGN_EMPTY"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-95, "ERROR_PROXY_AUTH_SIGN_EMPTY")
+    );
 }
 
 #[tokio::test]
 async fn unreadable_signatures_fail_auth_and_the_service_keeps_serving() {
     let env = env();
     let good = env.healthy_sign();
-    for bad in ["%%%not base64%%%", "QUJD", &good[..good.len() / 2], "////////////////////////////////////////////"] {
+    for bad in [
+        "%%%not base64%%%",
+        "QUJD",
+        &good[..good.len() / 2],
+        "////////////////////////////////////////////",
+    ] {
         let reply = env.upload("/a.jpg", b"x", bad).await;
         assert_eq!(reply.message(), "ERROR_PROXY_AUTH_FAILED", "{bad}");
     }
@@ -377,15 +460,30 @@ async fn official_vectors_verify_against_the_emulated_cos() {
     let host = "gz.file.myqcloud.com";
     let url = "/files/v2/200001/newbucket/tencent_test.jpg";
     set_now(&env, 1437995650);
-    let reply = env.upload_to(host, url, DOC_MULTI, &[("op", b"upload"), ("filecontent", b"doc")]).await;
+    let reply = env
+        .upload_to(
+            host,
+            url,
+            DOC_MULTI,
+            &[("op", b"upload"), ("filecontent", b"doc")],
+        )
+        .await;
     assert_eq!(reply.code(), 0, "{:?}", reply.json());
     // The PHP-order computed vector is valid at the same moment (e = 1438669115).
-    let reply = env.get(host, "/files/v2/200001/newbucket/tencent_test.jpg?op=stat", Some(PHP_MULTI)).await;
+    let reply = env
+        .get(
+            host,
+            "/files/v2/200001/newbucket/tencent_test.jpg?op=stat",
+            Some(PHP_MULTI),
+        )
+        .await;
     assert_eq!(reply.code(), 0, "{:?}", reply.json());
     assert_eq!(reply.json()["data"]["sha"], sha1_hex(b"doc"));
     // Past its e, the documented multi-use signature is expired.
     set_now(&env, 1437995705);
-    let reply = env.get(host, "/files/v2/200001/newbucket/?op=list", Some(DOC_MULTI)).await;
+    let reply = env
+        .get(host, "/files/v2/200001/newbucket/?op=list", Some(DOC_MULTI))
+        .await;
     assert_eq!(reply.message(), "ERROR_PROXY_AUTH_EXPIRED");
     // The single-use vector deletes exactly its file, once.
     let delete = |sign: &'static str| {
@@ -412,9 +510,23 @@ async fn same_content_again_succeeds_and_different_content_is_file_exist() {
     assert_eq!(env.upload("/a.jpg", b"one", &sign).await.code(), 0);
     assert_eq!(env.upload("/a.jpg", b"one", &sign).await.code(), 0);
     let reply = env.upload("/a.jpg", b"two", &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-177, "ERROR_CMD_COS_FILE_EXIST"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-177, "ERROR_CMD_COS_FILE_EXIST")
+    );
     let url = format!("/files/v2/{APPID}/{BUCKET}/a.jpg");
-    let reply = env.upload_to(API, &url, &sign, &[("op", b"upload"), ("insertOnly", b"0"), ("filecontent", b"two")]).await;
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload"),
+                ("insertOnly", b"0"),
+                ("filecontent", b"two"),
+            ],
+        )
+        .await;
     assert_eq!(reply.code(), 0);
 }
 
@@ -424,13 +536,48 @@ async fn sha_is_checked() {
     let sign = env.healthy_sign();
     let url = format!("/files/v2/{APPID}/{BUCKET}/a.jpg");
     let good = sha1_hex(b"abc");
-    let reply = env.upload_to(API, &url, &sign, &[("op", b"upload"), ("sha", good.as_bytes()), ("filecontent", b"abc")]).await;
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload"),
+                ("sha", good.as_bytes()),
+                ("filecontent", b"abc"),
+            ],
+        )
+        .await;
     assert_eq!(reply.code(), 0);
     let wrong = sha1_hex(b"abd");
-    let reply = env.upload_to(API, "/files/v2/1252000001/minilvb/b.jpg", &sign, &[("filecontent", b"abc"), ("sha", wrong.as_bytes()), ("op", b"upload")]).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-174, "ERROR_CMD_COS_SHA_NOT_EQU"));
-    let reply = env.upload_to(API, "/files/v2/1252000001/minilvb/b.jpg", &sign, &[("op", b"upload"), ("sha", b"xyz"), ("filecontent", b"abc")]).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-168, "ERROR_CMD_COS_INVALID_SHA"));
+    let reply = env
+        .upload_to(
+            API,
+            "/files/v2/1252000001/minilvb/b.jpg",
+            &sign,
+            &[
+                ("filecontent", b"abc"),
+                ("sha", wrong.as_bytes()),
+                ("op", b"upload"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-174, "ERROR_CMD_COS_SHA_NOT_EQU")
+    );
+    let reply = env
+        .upload_to(
+            API,
+            "/files/v2/1252000001/minilvb/b.jpg",
+            &sign,
+            &[("op", b"upload"), ("sha", b"xyz"), ("filecontent", b"abc")],
+        )
+        .await;
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-168, "ERROR_CMD_COS_INVALID_SHA")
+    );
 }
 
 #[tokio::test]
@@ -453,19 +600,36 @@ async fn bad_requests_get_the_cos_envelope() {
     let sign = env.healthy_sign();
     let url = format!("/files/v2/{APPID}/{BUCKET}/a.jpg");
     // No op, unknown op.
-    let reply = env.upload_to(API, &url, &sign, &[("filecontent", b"x")]).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-20, "ERROR_CGI_PARAM_MISSING_OP"));
-    let reply = env.upload_to(API, &url, &sign, &[("op", b"explode"), ("filecontent", b"x")]).await;
+    let reply = env
+        .upload_to(API, &url, &sign, &[("filecontent", b"x")])
+        .await;
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-20, "ERROR_CGI_PARAM_MISSING_OP")
+    );
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[("op", b"explode"), ("filecontent", b"x")],
+        )
+        .await;
     assert_eq!(reply.message(), "ERROR_CGI_PARAM_MISSING_OP");
     // Upload without a file part.
     let reply = env.upload_to(API, &url, &sign, &[("op", b"upload")]).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-21, "ERROR_CGI_PARAM_INVALID"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-21, "ERROR_CGI_PARAM_INVALID")
+    );
     // Malformed multipart: a boundary that never appears, then a truncated part.
     let req = Request::post(&url)
         .header(header::HOST, API)
         .header(header::AUTHORIZATION, &sign)
         .header(header::CONTENT_TYPE, "multipart/form-data; boundary=zzz")
-        .body(Body::from("--zzz\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupl"))
+        .body(Body::from(
+            "--zzz\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupl",
+        ))
         .unwrap();
     let reply = env.send(req).await;
     assert_eq!(reply.message(), "ERROR_CGI_PARAM_INVALID");
@@ -477,8 +641,18 @@ async fn bad_requests_get_the_cos_envelope() {
         .unwrap();
     assert_eq!(env.send(req).await.message(), "ERROR_CGI_PARAM_INVALID");
     // Dot segments.
-    let reply = env.upload_to(API, &format!("/files/v2/{APPID}/{BUCKET}/x/%2e%2e/a.jpg"), &sign, &[("op", b"upload"), ("filecontent", b"x")]).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-180, "ERROR_CMD_COS_INVALID_PATH"));
+    let reply = env
+        .upload_to(
+            API,
+            &format!("/files/v2/{APPID}/{BUCKET}/x/%2e%2e/a.jpg"),
+            &sign,
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
+        .await;
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-180, "ERROR_CMD_COS_INVALID_PATH")
+    );
     // Still serving.
     assert_eq!(env.upload("/ok.jpg", b"x", &sign).await.code(), 0);
 }
@@ -495,10 +669,17 @@ async fn bodies_over_the_limit_are_refused_not_buffered() {
     let sign = env.healthy_sign();
     let big = vec![7u8; 4096];
     let reply = env.upload("/big.bin", &big, &sign).await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-22, "ERROR_CGI_REQUEST_TOO_LARGE"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-22, "ERROR_CGI_REQUEST_TOO_LARGE")
+    );
     // Chunked (no Content-Length): the stream limit catches it.
     let (ct, body) = multipart(&[("op", b"upload"), ("filecontent", &big)]);
-    let stream = futures::stream::iter(body.chunks(512).map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c))).collect::<Vec<_>>());
+    let stream = futures::stream::iter(
+        body.chunks(512)
+            .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
     let req = Request::post(format!("/files/v2/{APPID}/{BUCKET}/big.bin"))
         .header(header::HOST, API)
         .header(header::AUTHORIZATION, &sign)
@@ -520,7 +701,17 @@ async fn slice_upload_init_data_list_finish_and_instant_upload() {
     let content: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
     let sha = sha1_hex(&content);
     let init = env
-        .upload_to(API, &url, &sign, &[("op", b"upload_slice_init"), ("filesize", b"2500"), ("slice_size", b"1000"), ("sha", sha.as_bytes())])
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_init"),
+                ("filesize", b"2500"),
+                ("slice_size", b"1000"),
+                ("sha", sha.as_bytes()),
+            ],
+        )
         .await;
     assert_eq!(init.code(), 0, "{:?}", init.json());
     let session = init.json()["data"]["session"].as_str().unwrap().to_string();
@@ -529,30 +720,93 @@ async fn slice_upload_init_data_list_finish_and_instant_upload() {
         let end = (offset + 1000).min(content.len());
         let off = offset.to_string();
         let reply = env
-            .upload_to(API, &url, &sign, &[("op", b"upload_slice_data"), ("session", session.as_bytes()), ("offset", off.as_bytes()), ("filecontent", &content[offset..end])])
+            .upload_to(
+                API,
+                &url,
+                &sign,
+                &[
+                    ("op", b"upload_slice_data"),
+                    ("session", session.as_bytes()),
+                    ("offset", off.as_bytes()),
+                    ("filecontent", &content[offset..end]),
+                ],
+            )
             .await;
         assert_eq!(reply.code(), 0, "{:?}", reply.json());
         if offset == 1000 {
-            let list = env.upload_to(API, &url, &sign, &[("op", b"upload_slice_list"), ("session", session.as_bytes())]).await;
-            assert_eq!(list.json()["data"]["listparts"].as_array().map(Vec::len), Some(2));
+            let list = env
+                .upload_to(
+                    API,
+                    &url,
+                    &sign,
+                    &[
+                        ("op", b"upload_slice_list"),
+                        ("session", session.as_bytes()),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                list.json()["data"]["listparts"].as_array().map(Vec::len),
+                Some(2)
+            );
         }
     }
     // A slice past the announced size.
     let reply = env
-        .upload_to(API, &url, &sign, &[("op", b"upload_slice_data"), ("session", session.as_bytes()), ("offset", b"2400"), ("filecontent", &[0u8; 200])])
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_data"),
+                ("session", session.as_bytes()),
+                ("offset", b"2400"),
+                ("filecontent", &[0u8; 200]),
+            ],
+        )
         .await;
-    assert_eq!((reply.code(), reply.message().as_str()), (-175, "ERROR_CMD_COS_FILE_SIZE_NOT_EQU"));
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-175, "ERROR_CMD_COS_FILE_SIZE_NOT_EQU")
+    );
     let finish = env
-        .upload_to(API, &url, &sign, &[("op", b"upload_slice_finish"), ("session", session.as_bytes()), ("filesize", b"2500")])
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_finish"),
+                ("session", session.as_bytes()),
+                ("filesize", b"2500"),
+            ],
+        )
         .await;
     assert_eq!(finish.code(), 0, "{:?}", finish.json());
-    assert_eq!(finish.json()["data"]["access_url"], "http://minilvb-1252000001.file.myqcloud.com/video.mp4");
+    assert_eq!(
+        finish.json()["data"]["access_url"],
+        "http://minilvb-1252000001.file.myqcloud.com/video.mp4"
+    );
     // Same content again: instant upload straight from init.
     let again = env
-        .upload_to(API, &url, &sign, &[("op", b"upload_slice_init"), ("filesize", b"2500"), ("sha", sha.as_bytes())])
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_init"),
+                ("filesize", b"2500"),
+                ("sha", sha.as_bytes()),
+            ],
+        )
         .await;
-    assert!(again.json()["data"]["access_url"].is_string(), "{:?}", again.json());
-    let download = env.get("minilvb-1252000001.cossh.myqcloud.com", "/video.mp4", None).await;
+    assert!(
+        again.json()["data"]["access_url"].is_string(),
+        "{:?}",
+        again.json()
+    );
+    let download = env
+        .get("minilvb-1252000001.cossh.myqcloud.com", "/video.mp4", None)
+        .await;
     assert_eq!(download.body.as_ref(), content.as_slice());
 }
 
@@ -564,34 +818,107 @@ async fn stat_and_list() {
     let env = env();
     let sign = env.healthy_sign();
     for name in ["a", "b", "c"] {
-        assert_eq!(env.upload(&format!("/dir/{name}.jpg"), name.as_bytes(), &sign).await.code(), 0);
+        assert_eq!(
+            env.upload(&format!("/dir/{name}.jpg"), name.as_bytes(), &sign)
+                .await
+                .code(),
+            0
+        );
     }
-    let stat = env.get(API, "/files/v2/1252000001/minilvb/dir/a.jpg?op=stat", Some(&sign)).await;
+    let stat = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/a.jpg?op=stat",
+            Some(&sign),
+        )
+        .await;
     let data = &stat.json()["data"];
     assert_eq!(data["filesize"], 1);
     assert_eq!(data["sha"], sha1_hex(b"a"));
-    assert_eq!(data["source_url"], "http://minilvb-1252000001.cossh.myqcloud.com/dir/a.jpg");
-    let missing = env.get(API, "/files/v2/1252000001/minilvb/dir/zz.jpg?op=stat", Some(&sign)).await;
-    assert_eq!((missing.code(), missing.message().as_str()), (-166, "ERROR_CMD_COS_INDEX_ERROR"));
+    assert_eq!(
+        data["source_url"],
+        "http://minilvb-1252000001.cossh.myqcloud.com/dir/a.jpg"
+    );
+    let missing = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/zz.jpg?op=stat",
+            Some(&sign),
+        )
+        .await;
+    assert_eq!(
+        (missing.code(), missing.message().as_str()),
+        (-166, "ERROR_CMD_COS_INDEX_ERROR")
+    );
 
-    let page1 = env.get(API, "/files/v2/1252000001/minilvb/dir/?op=list&num=2", Some(&sign)).await;
+    let page1 = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/?op=list&num=2",
+            Some(&sign),
+        )
+        .await;
     let data = &page1.json()["data"];
     assert_eq!(data["listover"], false);
-    let names: Vec<_> = data["infos"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> = data["infos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["a.jpg", "b.jpg"]);
     let context = data["context"].as_str().unwrap().to_string();
-    let page2 = env.get(API, &format!("/files/v2/1252000001/minilvb/dir/?op=list&num=2&context={context}"), Some(&sign)).await;
+    let page2 = env
+        .get(
+            API,
+            &format!("/files/v2/1252000001/minilvb/dir/?op=list&num=2&context={context}"),
+            Some(&sign),
+        )
+        .await;
     assert_eq!(page2.json()["data"]["infos"][0]["name"], "c.jpg");
     assert_eq!(page2.json()["data"]["listover"], true);
     // Prefix search.
-    let prefix = env.get(API, "/files/v2/1252000001/minilvb/dir/b?op=list&num=10", Some(&sign)).await;
-    assert_eq!(prefix.json()["data"]["infos"].as_array().map(Vec::len), Some(1));
+    let prefix = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/b?op=list&num=10",
+            Some(&sign),
+        )
+        .await;
+    assert_eq!(
+        prefix.json()["data"]["infos"].as_array().map(Vec::len),
+        Some(1)
+    );
 
-    let over = env.get(API, "/files/v2/1252000001/minilvb/dir/?op=list&num=200", Some(&sign)).await;
-    assert_eq!((over.code(), over.message().as_str()), (-165, "ERROR_CMD_COS_MAX_NUM"));
-    let bad = env.get(API, "/files/v2/1252000001/minilvb/dir/?op=list&num=lots", Some(&sign)).await;
-    assert_eq!((bad.code(), bad.message().as_str()), (-170, "ERROR_CMD_COS_INVALID_LIST_NUM"));
-    let nodir = env.get(API, "/files/v2/1252000001/minilvb/nodir/?op=list&num=10", Some(&sign)).await;
+    let over = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/?op=list&num=200",
+            Some(&sign),
+        )
+        .await;
+    assert_eq!(
+        (over.code(), over.message().as_str()),
+        (-165, "ERROR_CMD_COS_MAX_NUM")
+    );
+    let bad = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/dir/?op=list&num=lots",
+            Some(&sign),
+        )
+        .await;
+    assert_eq!(
+        (bad.code(), bad.message().as_str()),
+        (-170, "ERROR_CMD_COS_INVALID_LIST_NUM")
+    );
+    let nodir = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/nodir/?op=list&num=10",
+            Some(&sign),
+        )
+        .await;
     assert_eq!(nodir.message(), "ERROR_CMD_COS_INDEX_ERROR");
 }
 
@@ -599,48 +926,117 @@ async fn stat_and_list() {
 async fn folders_delete_update_move_and_copy() {
     let env = env();
     let sign = env.healthy_sign();
-    let create = env.json_op("/album/", &sign, r#"{"op":"create","biz_attr":"photos"}"#).await;
+    let create = env
+        .json_op("/album/", &sign, r#"{"op":"create","biz_attr":"photos"}"#)
+        .await;
     assert_eq!(create.code(), 0, "{:?}", create.json());
     let again = env.json_op("/album/", &sign, r#"{"op":"create"}"#).await;
-    assert_eq!((again.code(), again.message().as_str()), (-178, "ERROR_CMD_COS_PATH_CONFLICT"));
+    assert_eq!(
+        (again.code(), again.message().as_str()),
+        (-178, "ERROR_CMD_COS_PATH_CONFLICT")
+    );
     assert_eq!(env.upload("/album/p.jpg", b"p", &sign).await.code(), 0);
 
     // Delete needs a single-use signature bound to the file.
-    let multi = env.json_op("/album/p.jpg", &sign, r#"{"op":"delete"}"#).await;
+    let multi = env
+        .json_op("/album/p.jpg", &sign, r#"{"op":"delete"}"#)
+        .await;
     assert_eq!(multi.message(), "ERROR_PROXY_AUTH_FAILED");
-    let other = env.json_op("/album/p.jpg", &env.single("/album/q.jpg"), r#"{"op":"delete"}"#).await;
+    let other = env
+        .json_op(
+            "/album/p.jpg",
+            &env.single("/album/q.jpg"),
+            r#"{"op":"delete"}"#,
+        )
+        .await;
     assert_eq!(other.message(), "ERROR_PROXY_AUTH_FAILED");
-    let not_empty = env.json_op("/album/", &env.single("/album/"), r#"{"op":"delete"}"#).await;
-    assert_eq!((not_empty.code(), not_empty.message().as_str()), (-173, "ERROR_CMD_COS_DIR_NOT_EMPTY"));
+    let not_empty = env
+        .json_op("/album/", &env.single("/album/"), r#"{"op":"delete"}"#)
+        .await;
+    assert_eq!(
+        (not_empty.code(), not_empty.message().as_str()),
+        (-173, "ERROR_CMD_COS_DIR_NOT_EMPTY")
+    );
 
     // Copy, move.
-    let copy = env.json_op("/album/p.jpg", &sign, r#"{"op":"copy","dest_fileid":"/album/c.jpg"}"#).await;
+    let copy = env
+        .json_op(
+            "/album/p.jpg",
+            &sign,
+            r#"{"op":"copy","dest_fileid":"/album/c.jpg"}"#,
+        )
+        .await;
     assert_eq!(copy.code(), 0, "{:?}", copy.json());
-    let onto = env.json_op("/album/p.jpg", &sign, r#"{"op":"move","dest_fileid":"/album/c.jpg","to_over_write":0}"#).await;
+    let onto = env
+        .json_op(
+            "/album/p.jpg",
+            &sign,
+            r#"{"op":"move","dest_fileid":"/album/c.jpg","to_over_write":0}"#,
+        )
+        .await;
     assert_eq!(onto.message(), "ERROR_CMD_COS_FILE_EXIST");
-    let moved = env.json_op("/album/p.jpg", &sign, r#"{"op":"move","dest_fileid":"/1252000001/minilvb/album/m.jpg"}"#).await;
+    let moved = env
+        .json_op(
+            "/album/p.jpg",
+            &sign,
+            r#"{"op":"move","dest_fileid":"/1252000001/minilvb/album/m.jpg"}"#,
+        )
+        .await;
     assert_eq!(moved.code(), 0, "{:?}", moved.json());
-    let gone = env.get(API, "/files/v2/1252000001/minilvb/album/p.jpg?op=stat", Some(&sign)).await;
+    let gone = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/album/p.jpg?op=stat",
+            Some(&sign),
+        )
+        .await;
     assert_eq!(gone.message(), "ERROR_CMD_COS_INDEX_ERROR");
 
     // Update makes an object private; the source domain then wants a signature.
     let update = env
         .json_op("/album/m.jpg", &env.single("/album/m.jpg"), r#"{"op":"update","authority":"eWRPrivate","custom_headers":{"Content-Type":"image/x-test"}}"#)
         .await;
-    assert_eq!(update.code(), 0, "{:?} {:?}", update.json(), env.ctx.journal.of(Service::Cos).last());
+    assert_eq!(
+        update.code(),
+        0,
+        "{:?} {:?}",
+        update.json(),
+        env.ctx.journal.of(Service::Cos).last()
+    );
     let source = "minilvb-1252000001.cossh.myqcloud.com";
-    assert_eq!(env.get(source, "/album/m.jpg", None).await.status, StatusCode::FORBIDDEN);
-    let encoded: String = url::form_urlencoded::byte_serialize(env.healthy_sign().as_bytes()).collect();
-    let signed = env.get(source, &format!("/album/m.jpg?sign={encoded}"), None).await;
+    assert_eq!(
+        env.get(source, "/album/m.jpg", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(env.healthy_sign().as_bytes()).collect();
+    let signed = env
+        .get(source, &format!("/album/m.jpg?sign={encoded}"), None)
+        .await;
     assert_eq!(signed.status, StatusCode::OK);
     assert_eq!(signed.headers[header::CONTENT_TYPE], "image/x-test");
     assert_eq!(signed.body.as_ref(), b"p");
 
     // Delete, then delete again.
-    let del = env.json_op("/album/m.jpg", &env.single("/album/m.jpg"), r#"{"op":"delete"}"#).await;
+    let del = env
+        .json_op(
+            "/album/m.jpg",
+            &env.single("/album/m.jpg"),
+            r#"{"op":"delete"}"#,
+        )
+        .await;
     assert_eq!(del.code(), 0);
-    let missing = env.json_op("/album/zz.jpg", &env.single("/album/zz.jpg"), r#"{"op":"delete"}"#).await;
-    assert_eq!((missing.code(), missing.message().as_str()), (-197, "ERROR_CMD_FILE_NOTEXIST"));
+    let missing = env
+        .json_op(
+            "/album/zz.jpg",
+            &env.single("/album/zz.jpg"),
+            r#"{"op":"delete"}"#,
+        )
+        .await;
+    assert_eq!(
+        (missing.code(), missing.message().as_str()),
+        (-197, "ERROR_CMD_FILE_NOTEXIST")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -649,12 +1045,17 @@ async fn folders_delete_update_move_and_copy() {
 #[tokio::test]
 async fn faq_5_cdn_domain_fails_while_acceleration_is_off_but_source_works() {
     let env = env();
-    let reply = env.upload("/cover.jpg", b"cover", &env.healthy_sign()).await;
+    let reply = env
+        .upload("/cover.jpg", b"cover", &env.healthy_sign())
+        .await;
     assert_eq!(reply.code(), 0);
     let cdn = "minilvb-1252000001.file.myqcloud.com";
     let source = "minilvb-1252000001.cossh.myqcloud.com";
     let on = env.get(cdn, "/cover.jpg", None).await;
-    assert_eq!((on.status, on.body.as_ref()), (StatusCode::OK, b"cover".as_ref()));
+    assert_eq!(
+        (on.status, on.body.as_ref()),
+        (StatusCode::OK, b"cover".as_ref())
+    );
     assert_eq!(on.headers[header::CONTENT_TYPE], "image/jpeg");
     env.ctx.update_tenant(|t| t.cos.buckets[0].cdn = false);
     let off = env.get(cdn, "/cover.jpg", None).await;
@@ -662,12 +1063,20 @@ async fn faq_5_cdn_domain_fails_while_acceleration_is_off_but_source_works() {
     assert_eq!(off.headers[header::SERVER], "NWS_SP");
     assert_eq!(
         env.last_outcome(),
-        ("GET minilvb-1252000001.file.myqcloud.com/cover.jpg".to_string(), "HTTP 404 cdn acceleration off".to_string())
+        (
+            "GET minilvb-1252000001.file.myqcloud.com/cover.jpg".to_string(),
+            "HTTP 404 cdn acceleration off".to_string()
+        )
     );
     let src = env.get(source, "/cover.jpg", None).await;
-    assert_eq!((src.status, src.body.as_ref()), (StatusCode::OK, b"cover".as_ref()));
+    assert_eq!(
+        (src.status, src.body.as_ref()),
+        (StatusCode::OK, b"cover".as_ref())
+    );
     // The source domain of another region does not hold the bucket.
-    let wrong = env.get("minilvb-1252000001.cosgz.myqcloud.com", "/cover.jpg", None).await;
+    let wrong = env
+        .get("minilvb-1252000001.cosgz.myqcloud.com", "/cover.jpg", None)
+        .await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let missing = env.get(source, "/nothing.jpg", None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

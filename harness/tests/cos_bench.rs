@@ -59,7 +59,8 @@ fn multipart(content: &[u8]) -> Bytes {
     let mut body = Vec::with_capacity(content.len() + 512);
     for (name, value) in [("op", &b"upload"[..]), ("insertOnly", b"0")] {
         body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                .as_bytes(),
         );
         body.extend_from_slice(value);
         body.extend_from_slice(b"\r\n");
@@ -74,7 +75,13 @@ fn multipart(content: &[u8]) -> Bytes {
 
 /// Runs `conns` keep-alive connections, each sending uploads back to back for `secs`; returns
 /// (requests, body bytes sent, seconds).
-async fn drive(addr: SocketAddr, body: Bytes, sign: String, conns: u64, secs: u64) -> (u64, u64, f64) {
+async fn drive(
+    addr: SocketAddr,
+    body: Bytes,
+    sign: String,
+    conns: u64,
+    secs: u64,
+) -> (u64, u64, f64) {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -94,7 +101,10 @@ async fn drive(addr: SocketAddr, body: Bytes, sign: String, conns: u64, secs: u6
                 let req = Request::post(uri.as_str())
                     .header("host", "sh.file.myqcloud.com")
                     .header("authorization", sign.as_str())
-                    .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                    .header(
+                        "content-type",
+                        format!("multipart/form-data; boundary={BOUNDARY}"),
+                    )
                     .body(Full::new(body.clone()))
                     .unwrap();
                 let response = sender.send_request(req).await.unwrap();
@@ -152,13 +162,21 @@ async fn cos_upload_benchmark() {
     let _ = drive(cloud.http_addr(), small.clone(), sign.clone(), 2, 1).await;
     let _ = drive(bare, small.clone(), sign.clone(), 2, 1).await;
 
-    let (n_cos, _, t_cos) = drive(cloud.http_addr(), small.clone(), sign.clone(), conns, secs).await;
+    let (n_cos, _, t_cos) =
+        drive(cloud.http_addr(), small.clone(), sign.clone(), conns, secs).await;
     let (n_bare, _, t_bare) = drive(bare, small.clone(), sign.clone(), conns, secs).await;
     let rps_cos = n_cos as f64 / t_cos;
     let rps_bare = n_bare as f64 / t_bare;
 
     let big_conns = conns.min(2);
-    let (_, b_cos, t_cos) = drive(cloud.http_addr(), large.clone(), sign.clone(), big_conns, secs).await;
+    let (_, b_cos, t_cos) = drive(
+        cloud.http_addr(),
+        large.clone(),
+        sign.clone(),
+        big_conns,
+        secs,
+    )
+    .await;
     let (_, b_bare, t_bare) = drive(bare, large.clone(), sign.clone(), big_conns, secs).await;
     let mbs_cos = b_cos as f64 / t_cos / 1e6;
     let mbs_bare = b_bare as f64 / t_bare / 1e6;
@@ -172,6 +190,9 @@ async fn cos_upload_benchmark() {
         "20 MiB uploads: emulated COS {mbs_cos:.0} MB/s, bare hyper {mbs_bare:.0} MB/s, ratio {:.2}",
         mbs_cos / mbs_bare
     );
-    println!("peak RSS of the whole bench process: {} MiB", peak_rss_kib() / 1024);
+    println!(
+        "peak RSS of the whole bench process: {} MiB",
+        peak_rss_kib() / 1024
+    );
     assert!(rps_cos > 0.0 && mbs_cos > 0.0);
 }

@@ -42,7 +42,8 @@ async fn upload_then_download_over_loopback_and_survive_garbage() {
         fileid: "",
     }
     .sign(SKEY);
-    let url = format!("http://sh.file.myqcloud.com:{port}/files/v2/{APPID}/minilvb/avatar/anchor01.png");
+    let url =
+        format!("http://sh.file.myqcloud.com:{port}/files/v2/{APPID}/minilvb/avatar/anchor01.png");
 
     // Garbage first: a body that claims multipart and is not, and a raw TCP line that is not HTTP.
     let bad = http
@@ -58,8 +59,12 @@ async fn upload_then_download_over_loopback_and_survive_garbage() {
     assert_eq!(json["message"], "ERROR_CGI_PARAM_INVALID");
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut raw = tokio::net::TcpStream::connect(cloud.http_addr()).await.unwrap();
-        raw.write_all(b"\x00\x01 not http at all\r\n\r\n").await.unwrap();
+        let mut raw = tokio::net::TcpStream::connect(cloud.http_addr())
+            .await
+            .unwrap();
+        raw.write_all(b"\x00\x01 not http at all\r\n\r\n")
+            .await
+            .unwrap();
         let mut sink = Vec::new();
         let _ = raw.read_to_end(&mut sink).await;
     }
@@ -68,7 +73,10 @@ async fn upload_then_download_over_loopback_and_survive_garbage() {
     let form = Form::new()
         .text("op", "upload")
         .text("insertOnly", "1")
-        .part("filecontent", Part::bytes(content.clone()).file_name("anchor01.png"));
+        .part(
+            "filecontent",
+            Part::bytes(content.clone()).file_name("anchor01.png"),
+        );
     let reply = http
         .post(&url)
         .header("Authorization", &sign)

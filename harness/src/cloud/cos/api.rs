@@ -18,7 +18,7 @@ use super::codes::{self, CosCode};
 use super::console::{Authority, Bucket, Generation};
 use super::form::{self, Form, FormError};
 use super::sign::encode_path;
-use super::store::{Entry, EntryKind, ListPattern, NewFile, SliceSession};
+use super::store::{Entry, EntryKind, ListPattern, ListQuery, NewFile, SliceSession};
 use super::{Cos, gateway_forbidden, hosts};
 use crate::cloud::host_without_port;
 
@@ -62,7 +62,13 @@ struct Resource {
     path: Option<String>,
 }
 
-pub async fn handle(cos: &Cos, host: &str, region: &str, peer: SocketAddr, req: Request) -> Response {
+pub async fn handle(
+    cos: &Cos,
+    host: &str,
+    region: &str,
+    peer: SocketAddr,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path().to_string();
     let mut line = format!("{} {}{}", parts.method, host_without_port(host), raw_path);
@@ -136,16 +142,25 @@ async fn run(
     if find_bucket(cos, &res).is_none() {
         return fail(
             codes::ERROR_CMD_BUCKET_NOTEXIST,
-            format!("no v4 bucket {} of {} in region {}", res.bucket, res.appid, res.region),
+            format!(
+                "no v4 bucket {} of {} in region {}",
+                res.bucket, res.appid, res.region
+            ),
         );
     }
     let Some(path) = res.path.clone() else {
-        return fail(codes::ERROR_CMD_COS_INVALID_PATH, "path does not decode to a clean path");
+        return fail(
+            codes::ERROR_CMD_COS_INVALID_PATH,
+            "path does not decode to a clean path",
+        );
     };
     let mut form = match body_form {
         Ok(form) => form,
         Err(FormError::TooLarge(limit)) => {
-            return fail(codes::ERROR_CGI_REQUEST_TOO_LARGE, format!("body over {limit} bytes"));
+            return fail(
+                codes::ERROR_CGI_REQUEST_TOO_LARGE,
+                format!("body over {limit} bytes"),
+            );
         }
         Err(FormError::Malformed(why)) => return fail(codes::ERROR_CGI_PARAM_INVALID, why),
     };
@@ -179,7 +194,10 @@ async fn run(
             | "copy"
     );
     if !known {
-        return fail(codes::ERROR_CGI_PARAM_MISSING_OP, format!("unknown op {op:?}"));
+        return fail(
+            codes::ERROR_CGI_PARAM_MISSING_OP,
+            format!("unknown op {op:?}"),
+        );
     }
     if let Err(denied) = auth::check_single_use(&cos.store, &parsed, target, single_use_required) {
         return fail(denied.code, denied.reason);
@@ -307,7 +325,10 @@ impl OpContext<'_> {
 
     fn file_path(&self) -> Result<(), Outcome> {
         if self.path.ends_with('/') {
-            Err(fail(codes::ERROR_CMD_COS_INVALID_PATH, "a file path must not end with '/'"))
+            Err(fail(
+                codes::ERROR_CMD_COS_INVALID_PATH,
+                "a file path must not end with '/'",
+            ))
         } else {
             Ok(())
         }
@@ -325,7 +346,10 @@ impl OpContext<'_> {
                 return fail(codes::ERROR_CMD_COS_INVALID_SHA, "sha is not 40 hex digits");
             }
             if !sha.eq_ignore_ascii_case(&file.sha) {
-                return fail(codes::ERROR_CMD_COS_SHA_NOT_EQU, format!("content sha is {}", file.sha));
+                return fail(
+                    codes::ERROR_CMD_COS_SHA_NOT_EQU,
+                    format!("content sha is {}", file.sha),
+                );
             }
         }
         let new = NewFile {
@@ -334,7 +358,11 @@ impl OpContext<'_> {
             biz_attr: form.get("biz_attr").unwrap_or("").to_string(),
             insert_only: insert_only(&form),
         };
-        match self.cos.store.put_file(&self.key(), self.path, new, self.now) {
+        match self
+            .cos
+            .store
+            .put_file(&self.key(), self.path, new, self.now)
+        {
             Ok(entry) => ok(self.stored(self.path, &entry)),
             Err(code) => fail(code, "store refused"),
         }
@@ -344,13 +372,27 @@ impl OpContext<'_> {
         if let Err(o) = self.file_path() {
             return o;
         }
-        let Some(filesize) = form.get("filesize").and_then(|s| s.trim().parse::<u64>().ok()) else {
-            return fail(codes::ERROR_CGI_PARAM_INVALID, "filesize missing or not a number");
+        let Some(filesize) = form
+            .get("filesize")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        else {
+            return fail(
+                codes::ERROR_CGI_PARAM_INVALID,
+                "filesize missing or not a number",
+            );
         };
         if filesize > self.cos.options.max_file_bytes {
-            return fail(codes::ERROR_CGI_REQUEST_TOO_LARGE, format!("filesize {filesize}"));
+            return fail(
+                codes::ERROR_CGI_REQUEST_TOO_LARGE,
+                format!("filesize {filesize}"),
+            );
         }
-        let max_slice = self.cos.options.max_body_bytes.saturating_sub(64 * 1024).max(1);
+        let max_slice = self
+            .cos
+            .options
+            .max_body_bytes
+            .saturating_sub(64 * 1024)
+            .max(1);
         let slice_size = form
             .get("slice_size")
             .and_then(|s| s.trim().parse::<u64>().ok())
@@ -376,7 +418,10 @@ impl OpContext<'_> {
                         return ok(self.stored(self.path, &existing));
                     }
                     if insert_only {
-                        return fail(codes::ERROR_CMD_COS_FILE_EXIST, "different file at this path");
+                        return fail(
+                            codes::ERROR_CMD_COS_FILE_EXIST,
+                            "different file at this path",
+                        );
                     }
                 }
             }
@@ -401,7 +446,10 @@ impl OpContext<'_> {
         };
         match self.cos.store.session(id) {
             Some(s) if s.bucket == self.key() && s.path == self.path => Ok((id.to_string(), s)),
-            _ => Err(fail(codes::ERROR_CGI_PARAM_INVALID, "unknown session for this file")),
+            _ => Err(fail(
+                codes::ERROR_CGI_PARAM_INVALID,
+                "unknown session for this file",
+            )),
         }
     }
 
@@ -410,8 +458,14 @@ impl OpContext<'_> {
             Ok(s) => s,
             Err(o) => return o,
         };
-        let Some(offset) = form.get("offset").and_then(|s| s.trim().parse::<u64>().ok()) else {
-            return fail(codes::ERROR_CGI_PARAM_INVALID, "offset missing or not a number");
+        let Some(offset) = form
+            .get("offset")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        else {
+            return fail(
+                codes::ERROR_CGI_PARAM_INVALID,
+                "offset missing or not a number",
+            );
         };
         let Some(file) = form.file else {
             return fail(codes::ERROR_CGI_PARAM_INVALID, "no filecontent part");
@@ -449,7 +503,10 @@ impl OpContext<'_> {
         };
         let sha = super::store::sha1_hex(&content);
         if expected_sha.is_some_and(|e| e != sha) {
-            return fail(codes::ERROR_CMD_COS_SHA_NOT_EQU, format!("content sha is {sha}"));
+            return fail(
+                codes::ERROR_CMD_COS_SHA_NOT_EQU,
+                format!("content sha is {sha}"),
+            );
         }
         let new = NewFile {
             content,
@@ -457,7 +514,11 @@ impl OpContext<'_> {
             biz_attr: session.biz_attr,
             insert_only: session.insert_only,
         };
-        match self.cos.store.put_file(&self.key(), self.path, new, self.now) {
+        match self
+            .cos
+            .store
+            .put_file(&self.key(), self.path, new, self.now)
+        {
             Ok(entry) => ok(self.stored(self.path, &entry)),
             Err(code) => fail(code, "store refused"),
         }
@@ -554,12 +615,14 @@ impl OpContext<'_> {
         let context = form.get("context").unwrap_or("");
         let page = match self.cos.store.list(
             &self.key(),
-            dir,
-            prefix,
-            num,
-            context,
-            pattern,
-            reverse,
+            ListQuery {
+                dir,
+                prefix,
+                num,
+                context,
+                pattern,
+                reverse,
+            },
         ) {
             Ok(page) => page,
             Err(code) => return fail(code, "no such folder"),
@@ -598,10 +661,17 @@ impl OpContext<'_> {
 
     fn create(&self, form: &Form) -> Outcome {
         if !self.path.ends_with('/') {
-            return fail(codes::ERROR_CMD_COS_INVALID_PATH, "a folder path must end with '/'");
+            return fail(
+                codes::ERROR_CMD_COS_INVALID_PATH,
+                "a folder path must end with '/'",
+            );
         }
         let biz_attr = form.get("biz_attr").unwrap_or("");
-        match self.cos.store.create_dir(&self.key(), self.path, biz_attr, self.now) {
+        match self
+            .cos
+            .store
+            .create_dir(&self.key(), self.path, biz_attr, self.now)
+        {
             Ok(entry) => ok(json!({
                 "ctime": entry.ctime,
                 "resource_path": format!("/{}/{}{}", self.res.appid, self.res.bucket, encode_path(self.path)),
@@ -617,28 +687,39 @@ impl OpContext<'_> {
             Some("eWRPrivate") => Some(Some(Authority::PrivateReadWrite)),
             Some("eWPrivateRPublic") => Some(Some(Authority::PublicRead)),
             Some(other) => {
-                return fail(codes::ERROR_CGI_PARAM_INVALID, format!("authority {other:?}"));
+                return fail(
+                    codes::ERROR_CGI_PARAM_INVALID,
+                    format!("authority {other:?}"),
+                );
             }
         };
         let headers = match form.get("custom_headers").filter(|s| !s.is_empty()) {
             None => None,
             Some(text) => match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => Some(map),
-                _ => return fail(codes::ERROR_CGI_PARAM_INVALID, "custom_headers is not an object"),
+                _ => {
+                    return fail(
+                        codes::ERROR_CGI_PARAM_INVALID,
+                        "custom_headers is not an object",
+                    );
+                }
             },
         };
         let biz_attr = form.get("biz_attr").map(str::to_string);
-        let result = self.cos.store.update(&self.key(), self.path, self.now, |entry| {
-            if let Some(a) = authority {
-                entry.authority = a;
-            }
-            if let Some(h) = headers {
-                entry.custom_headers = h;
-            }
-            if let Some(b) = biz_attr {
-                entry.biz_attr = b;
-            }
-        });
+        let result = self
+            .cos
+            .store
+            .update(&self.key(), self.path, self.now, |entry| {
+                if let Some(a) = authority {
+                    entry.authority = a;
+                }
+                if let Some(h) = headers {
+                    entry.custom_headers = h;
+                }
+                if let Some(b) = biz_attr {
+                    entry.biz_attr = b;
+                }
+            });
         match result {
             Ok(_) => ok(json!({})),
             Err(code) => fail(code, "no such file or folder"),
@@ -664,14 +745,20 @@ impl OpContext<'_> {
             None => format!("/{decoded}"),
         };
         if !is_clean_path(&dest) {
-            return fail(codes::ERROR_CMD_COS_INVALID_PATH, "dest_fileid is not a clean path");
+            return fail(
+                codes::ERROR_CMD_COS_INVALID_PATH,
+                "dest_fileid is not a clean path",
+            );
         }
         let overwrite = form.get("to_over_write") == Some("1");
-        match self
-            .cos
-            .store
-            .copy(&self.key(), self.path, &dest, overwrite, remove_source, self.now)
-        {
+        match self.cos.store.copy(
+            &self.key(),
+            self.path,
+            &dest,
+            overwrite,
+            remove_source,
+            self.now,
+        ) {
             Ok(entry) => ok(self.stored(&dest, &entry)),
             Err(code) => fail(code, "cannot copy"),
         }
@@ -711,6 +798,11 @@ mod tests {
         );
         assert!(parse_resource("sh", "/files/v1/1/b/x").is_none());
         assert!(parse_resource("sh", "/files/v2/x/b/x").is_none());
-        assert!(parse_resource("sh", "/files/v2/1/b/%2e%2e/x").unwrap().path.is_none());
+        assert!(
+            parse_resource("sh", "/files/v2/1/b/%2e%2e/x")
+                .unwrap()
+                .path
+                .is_none()
+        );
     }
 }

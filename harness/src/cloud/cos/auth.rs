@@ -31,7 +31,11 @@ fn deny(code: CosCode, reason: impl Into<String>) -> Denied {
 }
 
 /// Checks everything about a signature that does not depend on the operation.
-pub fn check(ctx: &CloudContext, raw: Option<&str>, target: Target<'_>) -> Result<ParsedSign, Denied> {
+pub fn check(
+    ctx: &CloudContext,
+    raw: Option<&str>,
+    target: Target<'_>,
+) -> Result<ParsedSign, Denied> {
     let raw = raw.unwrap_or("");
     let parsed = match sign::parse(raw) {
         Ok(parsed) => parsed,

@@ -56,10 +56,18 @@ fn serve(
 ) -> (Response, String, Value) {
     let raw_path = req.uri().path();
     if region.is_some_and(|r| !hosts::is_region(r)) {
-        return (gateway_forbidden(raw_path), "HTTP 403 gateway".into(), Value::Null);
+        return (
+            gateway_forbidden(raw_path),
+            "HTTP 403 gateway".into(),
+            Value::Null,
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return page(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", Value::Null);
+        return page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+            Value::Null,
+        );
     }
     let bucket = cos.ctx.with_tenant(|t| {
         t.cos
@@ -127,7 +135,11 @@ fn serve(
             headers.insert(name, value);
         }
     }
-    (response, "HTTP 200".into(), json!({ "bytes": content.len() }))
+    (
+        response,
+        "HTTP 200".into(),
+        json!({ "bytes": content.len() }),
+    )
 }
 
 /// Token anti-leech: the same checks as the API, for this object.
@@ -164,7 +176,11 @@ fn cdn_off(path: &str) -> (Response, String, Value) {
     response
         .headers_mut()
         .insert(header::SERVER, HeaderValue::from_static("NWS_SP"));
-    (response, "HTTP 404 cdn acceleration off".into(), Value::Null)
+    (
+        response,
+        "HTTP 404 cdn acceleration off".into(),
+        Value::Null,
+    )
 }
 
 fn guess_type(path: &str) -> &'static str {

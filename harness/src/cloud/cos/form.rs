@@ -188,8 +188,8 @@ fn parse_plain(bytes: &[u8]) -> Result<HashMap<String, String>, FormError> {
         return Ok(HashMap::new());
     }
     if text.starts_with('{') {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| FormError::Malformed(format!("JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| FormError::Malformed(format!("JSON: {e}")))?;
         let serde_json::Value::Object(map) = value else {
             return Err(FormError::Malformed("JSON body is not an object".into()));
         };

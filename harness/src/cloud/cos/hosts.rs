@@ -78,7 +78,9 @@ mod tests {
     fn the_three_domains_are_told_apart() {
         assert_eq!(
             classify("sh.file.myqcloud.com:8080"),
-            CosHost::Api { region: "sh".into() }
+            CosHost::Api {
+                region: "sh".into()
+            }
         );
         assert_eq!(
             classify("minilvb-1252000001.file.myqcloud.com"),

@@ -88,9 +88,7 @@ impl Cos {
                 bucket,
                 appid,
                 region,
-            } => {
-                download::handle(self, host, &bucket, appid, Some(&region), peer, req).await
-            }
+            } => download::handle(self, host, &bucket, appid, Some(&region), peer, req).await,
             CosHost::Cdn { bucket, appid } => {
                 download::handle(self, host, &bucket, appid, None, peer, req).await
             }
@@ -107,7 +105,13 @@ impl Cos {
         }
     }
 
-    fn record(&self, request: String, outcome: impl Into<String>, peer: SocketAddr, extra: serde_json::Value) {
+    fn record(
+        &self,
+        request: String,
+        outcome: impl Into<String>,
+        peer: SocketAddr,
+        extra: serde_json::Value,
+    ) {
         let mut detail = serde_json::json!({ "peer": peer.to_string() });
         if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
             d.extend(extra);

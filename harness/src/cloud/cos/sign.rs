@@ -146,7 +146,10 @@ pub fn parse(sign: &str) -> Result<ParsedSign, SignParseError> {
         .parse::<i64>()
         .map_err(|_| SignParseError::BadNumber("e"))?;
     let time = match t {
-        Some(t) => Some(t.parse::<i64>().map_err(|_| SignParseError::BadNumber("t"))?),
+        Some(t) => Some(
+            t.parse::<i64>()
+                .map_err(|_| SignParseError::BadNumber("t"))?,
+        ),
         None => None,
     };
     Ok(ParsedSign {
@@ -237,7 +240,10 @@ mod tests {
         assert_eq!(parsed.appid, "200001");
         assert_eq!(parsed.bucket.as_deref(), Some("newbucket"));
         assert_eq!(parsed.expire, 1437995704);
-        assert_eq!(hex::encode(parsed.mac), "bf1ccb47abf330d84131457331358a501f8b31e5");
+        assert_eq!(
+            hex::encode(parsed.mac),
+            "bf1ccb47abf330d84131457331358a501f8b31e5"
+        );
         assert!(parsed.verify(KEY));
         assert!(!parsed.verify("bLcPnl88WU30VY57ipRhSePfPdOfSruk"));
         assert_eq!(sign(KEY, &parsed.plain), doc);
@@ -268,8 +274,23 @@ mod tests {
             fileid(200001, "newbucket", "/a b/c+d.jpg"),
             "/200001/newbucket/a%20b/c%2Bd.jpg"
         );
-        assert!(fileid_matches("/200001/newbucket/a%20b/c%2Bd.jpg", 200001, "newbucket", "/a b/c+d.jpg"));
-        assert!(fileid_matches("/a b/c+d.jpg", 200001, "newbucket", "/a b/c+d.jpg"));
-        assert!(!fileid_matches("/200001/newbucket/other.jpg", 200001, "newbucket", "/a.jpg"));
+        assert!(fileid_matches(
+            "/200001/newbucket/a%20b/c%2Bd.jpg",
+            200001,
+            "newbucket",
+            "/a b/c+d.jpg"
+        ));
+        assert!(fileid_matches(
+            "/a b/c+d.jpg",
+            200001,
+            "newbucket",
+            "/a b/c+d.jpg"
+        ));
+        assert!(!fileid_matches(
+            "/200001/newbucket/other.jpg",
+            200001,
+            "newbucket",
+            "/a.jpg"
+        ));
     }
 }

@@ -79,6 +79,21 @@ pub enum ListPattern {
     DirsOnly,
 }
 
+/// What a list asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct ListQuery<'a> {
+    /// The folder, ending with `/`.
+    pub dir: &'a str,
+    /// Only names starting with this.
+    pub prefix: &'a str,
+    pub num: usize,
+    /// The last name of the previous page; empty for the first page.
+    pub context: &'a str,
+    pub pattern: ListPattern,
+    /// `order=1`: names in descending order.
+    pub reverse: bool,
+}
+
 /// One page of a directory listing.
 #[derive(Clone, Debug)]
 pub struct ListPage {
@@ -124,7 +139,11 @@ impl Store {
     /// Whether a directory exists, explicitly or because something lies below it. `/` always exists.
     pub fn dir_exists(&self, bucket: &BucketKey, dir: &str) -> bool {
         let inner = self.lock();
-        dir == "/" || inner.buckets.get(bucket).is_some_and(|m| dir_exists_in(m, dir))
+        dir == "/"
+            || inner
+                .buckets
+                .get(bucket)
+                .is_some_and(|m| dir_exists_in(m, dir))
     }
 
     /// Stores a file (upload, or the end of a slice upload).
@@ -259,7 +278,10 @@ impl Store {
             .buckets
             .get_mut(bucket)
             .ok_or(codes::ERROR_CMD_FILE_NOTEXIST)?;
-        let source = map.get(from).cloned().ok_or(codes::ERROR_CMD_FILE_NOTEXIST)?;
+        let source = map
+            .get(from)
+            .cloned()
+            .ok_or(codes::ERROR_CMD_FILE_NOTEXIST)?;
         if source.is_dir() || to.ends_with('/') {
             return Err(codes::ERROR_CMD_COS_INVALID_PATH);
         }
@@ -282,17 +304,16 @@ impl Store {
         Ok(copy)
     }
 
-    /// Lists the children of `dir` whose names start with `prefix`, one page after `context`.
-    pub fn list(
-        &self,
-        bucket: &BucketKey,
-        dir: &str,
-        prefix: &str,
-        num: usize,
-        context: &str,
-        pattern: ListPattern,
-        reverse: bool,
-    ) -> Result<ListPage, CosCode> {
+    /// Lists the children of `q.dir` whose names start with `q.prefix`, one page after `q.context`.
+    pub fn list(&self, bucket: &BucketKey, q: ListQuery<'_>) -> Result<ListPage, CosCode> {
+        let ListQuery {
+            dir,
+            prefix,
+            num,
+            context,
+            pattern,
+            reverse,
+        } = q;
         let inner = self.lock();
         let empty = BTreeMap::new();
         let map = inner.buckets.get(bucket).unwrap_or(&empty);
@@ -365,13 +386,10 @@ impl Store {
     pub fn open_session(&self, session: SliceSession, now: i64) -> String {
         let mut inner = self.lock();
         inner.counter += 1;
-        let id = format!(
-            "{}",
-            hex::encode(Sha1::digest(format!(
-                "{}{}{}{}",
-                session.bucket.0, session.path, inner.counter, now
-            )))
-        );
+        let id = hex::encode(Sha1::digest(format!(
+            "{}{}{}{}",
+            session.bucket.0, session.path, inner.counter, now
+        )));
         inner.sessions.insert(id.clone(), session);
         id
     }
@@ -398,7 +416,11 @@ impl Store {
     }
 
     /// Removes a session and joins its slices; -175 unless they cover `[0, filesize)` exactly.
-    pub fn close_session(&self, id: &str, filesize: Option<u64>) -> Result<(SliceSession, Bytes), CosCode> {
+    pub fn close_session(
+        &self,
+        id: &str,
+        filesize: Option<u64>,
+    ) -> Result<(SliceSession, Bytes), CosCode> {
         let mut inner = self.lock();
         let session = inner
             .sessions
@@ -453,7 +475,11 @@ fn check_parents(map: &BTreeMap<String, Entry>, path: &str) -> Result<(), CosCod
 /// 42 characters like the real ones: 32 hex digits, then the 10-digit upload time.
 fn make_vid(bucket: &BucketKey, path: &str, counter: u64, now: i64) -> String {
     let digest = Sha1::digest(format!("{}/{}{}#{}", bucket.0, bucket.1, path, counter));
-    format!("{}{:010}", &hex::encode(digest)[..32], now.rem_euclid(10_000_000_000))
+    format!(
+        "{}{:010}",
+        &hex::encode(digest)[..32],
+        now.rem_euclid(10_000_000_000)
+    )
 }
 
 /// Lowercase hex SHA-1.
@@ -464,6 +490,17 @@ pub fn sha1_hex(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query<'a>(dir: &'a str, num: usize, context: &'a str) -> ListQuery<'a> {
+        ListQuery {
+            dir,
+            prefix: "",
+            num,
+            context,
+            pattern: ListPattern::Both,
+            reverse: false,
+        }
+    }
 
     fn key() -> BucketKey {
         (1, "b".into())
@@ -481,25 +518,41 @@ mod tests {
     #[test]
     fn same_content_is_idempotent_and_different_content_is_refused() {
         let store = Store::new();
-        let first = store.put_file(&key(), "/a.jpg", file(b"x", true), 1).unwrap();
-        let again = store.put_file(&key(), "/a.jpg", file(b"x", true), 2).unwrap();
+        let first = store
+            .put_file(&key(), "/a.jpg", file(b"x", true), 1)
+            .unwrap();
+        let again = store
+            .put_file(&key(), "/a.jpg", file(b"x", true), 2)
+            .unwrap();
         assert_eq!(first.mtime, again.mtime);
-        let err = store.put_file(&key(), "/a.jpg", file(b"y", true), 3).unwrap_err();
+        let err = store
+            .put_file(&key(), "/a.jpg", file(b"y", true), 3)
+            .unwrap_err();
         assert_eq!(err, codes::ERROR_CMD_COS_FILE_EXIST);
-        assert!(store.put_file(&key(), "/a.jpg", file(b"y", false), 3).is_ok());
+        assert!(
+            store
+                .put_file(&key(), "/a.jpg", file(b"y", false), 3)
+                .is_ok()
+        );
     }
 
     #[test]
     fn files_and_dirs_cannot_share_a_name() {
         let store = Store::new();
-        store.put_file(&key(), "/d/x.jpg", file(b"x", true), 1).unwrap();
+        store
+            .put_file(&key(), "/d/x.jpg", file(b"x", true), 1)
+            .unwrap();
         assert!(store.dir_exists(&key(), "/d/"));
         assert_eq!(
-            store.put_file(&key(), "/d", file(b"x", true), 1).unwrap_err(),
+            store
+                .put_file(&key(), "/d", file(b"x", true), 1)
+                .unwrap_err(),
             codes::ERROR_CMD_COS_PATH_CONFLICT
         );
         assert_eq!(
-            store.put_file(&key(), "/d/x.jpg/y", file(b"x", true), 1).unwrap_err(),
+            store
+                .put_file(&key(), "/d/x.jpg/y", file(b"x", true), 1)
+                .unwrap_err(),
             codes::ERROR_CMD_COS_PATH_CONFLICT
         );
     }
@@ -510,15 +563,11 @@ mod tests {
         for name in ["/p/1", "/p/2", "/p/3", "/p/sub/4"] {
             store.put_file(&key(), name, file(b"x", true), 1).unwrap();
         }
-        let page = store
-            .list(&key(), "/p/", "", 2, "", ListPattern::Both, false)
-            .unwrap();
+        let page = store.list(&key(), query("/p/", 2, "")).unwrap();
         let names: Vec<_> = page.items.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["1", "2"]);
         assert!(!page.listover);
-        let next = store
-            .list(&key(), "/p/", "", 2, &page.context, ListPattern::Both, false)
-            .unwrap();
+        let next = store.list(&key(), query("/p/", 2, &page.context)).unwrap();
         let names: Vec<_> = next.items.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["3", "sub/"]);
         assert!(next.listover);
