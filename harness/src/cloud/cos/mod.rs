@@ -1,26 +1,179 @@
-//! Placeholder: replaced by the service's implementation.
+//! The emulated COS v4 (the 2016–2018 JSON API), with regions, buckets and its exact signature errors.
+//!
+//! Hosts (see [`hosts`]): the JSON API `{region}.file.myqcloud.com/files/v2/{appid}/{bucket}{path}`
+//! ([`api`]), and the download domains, source `{bucket}-{appid}.cos{region}.myqcloud.com` and CDN
+//! `{bucket}-{appid}.file.myqcloud.com` ([`download`]). Signatures are checked by [`auth`] in the order
+//! the proxy blamed faults; objects live in [`store`]. Every request is journaled as one short line with
+//! its outcome in Tencent's words (`-133 ERROR_CMD_BUCKET_NOTEXIST`, `0 SUCCESS`, `HTTP 403 gateway`).
 
+pub mod api;
+pub mod auth;
+pub mod codes;
 pub mod console;
+pub mod download;
+pub mod form;
+pub mod hosts;
+pub mod sign;
+pub mod store;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use base64::Engine;
 
-use super::CloudContext;
+use super::{CloudContext, Service};
+use codes::CosCode;
+use hosts::CosHost;
+use store::Store;
 
+/// How the emulated COS limits what clients send.
+#[derive(Clone, Debug)]
+pub struct CosOptions {
+    /// Largest request body accepted; larger ones get `ERROR_CGI_REQUEST_TOO_LARGE`. SDKs send at most
+    /// 20 MB in one upload and slice above that, so the default leaves room for multipart overhead.
+    pub max_body_bytes: u64,
+    /// Largest file a slice upload may announce.
+    pub max_file_bytes: u64,
+}
+
+impl Default for CosOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_file_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// The COS service of the emulated cloud.
 pub struct Cos {
-    #[allow(dead_code)]
     ctx: CloudContext,
+    store: Store,
+    options: CosOptions,
+    requests: AtomicU64,
 }
 
 impl Cos {
     pub fn new(ctx: CloudContext) -> Self {
-        Self { ctx }
+        Self::with_options(ctx, CosOptions::default())
     }
 
-    pub async fn handle(&self, _host: &str, _peer: SocketAddr, _req: Request) -> Response {
-        (StatusCode::NOT_IMPLEMENTED, "not implemented yet\n").into_response()
+    pub fn with_options(ctx: CloudContext, options: CosOptions) -> Self {
+        Self {
+            ctx,
+            store: Store::new(),
+            options,
+            requests: AtomicU64::new(0),
+        }
     }
+
+    /// The objects, for tests and scenario checks that look behind the API.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn options(&self) -> &CosOptions {
+        &self.options
+    }
+
+    /// Serves one HTTP request for any COS host.
+    pub async fn handle(&self, host: &str, peer: SocketAddr, req: Request) -> Response {
+        match hosts::classify(host) {
+            CosHost::Api { region } => api::handle(self, host, &region, peer, req).await,
+            CosHost::Source {
+                bucket,
+                appid,
+                region,
+            } => download::handle(self, host, &bucket, appid, Some(&region), peer, req).await,
+            CosHost::Cdn { bucket, appid } => {
+                download::handle(self, host, &bucket, appid, None, peer, req).await
+            }
+            CosHost::Unknown => {
+                let line = format!(
+                    "{} {}{}",
+                    req.method(),
+                    super::host_without_port(host),
+                    req.uri().path()
+                );
+                self.record(line, "HTTP 404 unknown host", peer, serde_json::Value::Null);
+                plain(StatusCode::NOT_FOUND, "text/plain", "unknown host\n".into())
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        request: String,
+        outcome: impl Into<String>,
+        peer: SocketAddr,
+        extra: serde_json::Value,
+    ) {
+        let mut detail = serde_json::json!({ "peer": peer.to_string() });
+        if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        self.ctx.record(Service::Cos, request, outcome, detail);
+    }
+
+    /// A `request_id` in the base64-looking style of the real ones; unique per request.
+    fn request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let raw = format!(
+            "{:08x}_{:08x}_{:04x}_{:06x}",
+            self.ctx.clock.now(),
+            std::process::id(),
+            n >> 24,
+            n & 0xff_ffff
+        );
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    }
+
+    /// The JSON envelope `{code, message, request_id[, data]}`.
+    fn envelope(&self, code: CosCode, data: Option<serde_json::Value>) -> (Response, String) {
+        let request_id = self.request_id();
+        let mut body = serde_json::json!({
+            "code": code.code,
+            "message": code.message,
+            "request_id": request_id,
+        });
+        if let (Some(map), Some(data)) = (body.as_object_mut(), data) {
+            map.insert("data".into(), data);
+        }
+        let response = plain(code.status(), "application/json", body.to_string());
+        (response, request_id)
+    }
+}
+
+/// The HTML page the COS HTTP gateway answers for a host or path it does not serve (reference §4.1).
+fn gateway_forbidden(path: &str) -> Response {
+    let body = format!(
+        "<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>\
+         <p>You do not have permission to get URL '{}' from this server.</p></body></html>\n",
+        html_escape(path)
+    );
+    let mut response = plain(StatusCode::FORBIDDEN, "text/html", body);
+    response
+        .headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("NWS_SP"));
+    response
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;")
+}
+
+fn plain(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
