@@ -137,9 +137,14 @@ pub async fn serve_connection(
     let mut pending = leftover;
     let ending = 'conn: loop {
         if !pending.is_empty() {
-            let events = match session.feed(&pending) {
-                Ok(events) => events,
-                Err(fault) => break 'conn Ending::Fault(fault),
+            // The chunk parser is a dependency: should it ever panic on hostile bytes, that ends this
+            // connection like any other malformed input instead of leaving its stream registered.
+            let fed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.feed(&pending)));
+            let events = match fed {
+                Ok(Ok(events)) => events,
+                Ok(Err(fault)) => break 'conn Ending::Fault(fault),
+                Err(_) => break 'conn Ending::Fault(Fault::Malformed("parser panic".into())),
             };
             pending.clear();
             let out = session.take_output();
