@@ -133,10 +133,10 @@ fn describe(fields: &Map<String, Value>, url: &str) -> String {
     if let Some(format) = fields.get("file_format").and_then(Value::as_str) {
         line.push_str(&format!(" file_format={format}"));
     }
-    if let Some(code) = fields.get("errcode").and_then(Value::as_i64) {
-        if code != 0 {
-            line.push_str(&format!(" errcode={code}"));
-        }
+    if let Some(code) = fields.get("errcode").and_then(Value::as_i64)
+        && code != 0
+    {
+        line.push_str(&format!(" errcode={code}"));
     }
     line
 }

@@ -320,11 +320,11 @@ impl Publishing {
         if let Some(which) = start {
             self.stream.set_start_tag(which, tag.clone());
         }
-        if let Some(w) = self.recorder.as_mut() {
-            if let Err(e) = w.write_tag(&tag) {
-                self.record_error = Some(e.to_string());
-                self.recorder = None;
-            }
+        if let Some(w) = self.recorder.as_mut()
+            && let Err(e) = w.write_tag(&tag)
+        {
+            self.record_error = Some(e.to_string());
+            self.recorder = None;
         }
         // No players is the normal case; a send error only means nobody listens.
         let _ = self.stream.relay.send(tag);

@@ -155,11 +155,9 @@ impl Lvb {
                 t.lvb.disabled_streams.remove(stream_id);
             }
         });
-        if disabled {
-            if let Some(stream) = self.streams.get(stream_id) {
-                // notify_one stores a permit, so a push between two reads still sees the cut.
-                stream.cut.notify_one();
-            }
+        if disabled && let Some(stream) = self.streams.get(stream_id) {
+            // notify_one stores a permit, so a push between two reads still sees the cut.
+            stream.cut.notify_one();
         }
     }
 
@@ -183,7 +181,7 @@ impl Lvb {
         );
         self.streams
             .claim(stream)
-            .map_err(|()| Refusal::AlreadyPublishing)
+            .map_err(|_| Refusal::AlreadyPublishing)
     }
 
     fn push_line(req_domain: &str, app: &str, stream_id: &str) -> String {

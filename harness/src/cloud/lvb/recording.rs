@@ -170,12 +170,11 @@ impl RecordingStore {
                 };
                 return Some((rec.clone(), served));
             }
-            if rec.file_format == "hls" {
-                if let Some(dir) = rec_path.rsplit_once('/').map(|(d, _)| d) {
-                    if path == format!("{dir}/{HLS_SEGMENT}") {
-                        return Some((rec.clone(), Served::Flv));
-                    }
-                }
+            if rec.file_format == "hls"
+                && let Some(dir) = rec_path.rsplit_once('/').map(|(d, _)| d)
+                && path == format!("{dir}/{HLS_SEGMENT}")
+            {
+                return Some((rec.clone(), Served::Flv));
             }
         }
         None

@@ -114,17 +114,18 @@ impl Session {
         let mut events = Vec::new();
         self.received += bytes.len() as u64;
         self.unacked += bytes.len() as u64;
-        if let Some(window) = self.peer_window {
-            if window > 0 && self.unacked >= u64::from(window) {
-                self.unacked = 0;
-                let seq = (self.received & 0xFFFF_FFFF) as u32;
-                self.send(
-                    RtmpMessage::Acknowledgement {
-                        sequence_number: seq,
-                    },
-                    0,
-                )?;
-            }
+        if let Some(window) = self.peer_window
+            && window > 0
+            && self.unacked >= u64::from(window)
+        {
+            self.unacked = 0;
+            let seq = (self.received & 0xFFFF_FFFF) as u32;
+            self.send(
+                RtmpMessage::Acknowledgement {
+                    sequence_number: seq,
+                },
+                0,
+            )?;
         }
         let mut input = bytes;
         loop {
@@ -261,16 +262,14 @@ impl Session {
                     0,
                 )?;
             }
-            "releaseStream" | "FCPublish" => {
-                if transaction_id > 0.0 {
-                    self.command(
-                        "_result",
-                        transaction_id,
-                        Amf0Value::Null,
-                        vec![Amf0Value::Undefined],
-                        0,
-                    )?;
-                }
+            "releaseStream" | "FCPublish" if transaction_id > 0.0 => {
+                self.command(
+                    "_result",
+                    transaction_id,
+                    Amf0Value::Null,
+                    vec![Amf0Value::Undefined],
+                    0,
+                )?;
             }
             "publish" => {
                 let name = args
@@ -287,11 +286,9 @@ impl Session {
                     name,
                 });
             }
-            "deleteStream" | "closeStream" => {
-                if self.publish_stream.take().is_some() {
-                    let errcode = if name == "deleteStream" { 1 } else { 2 };
-                    events.push(SessionEvent::Unpublished { errcode });
-                }
+            "deleteStream" | "closeStream" if self.publish_stream.take().is_some() => {
+                let errcode = if name == "deleteStream" { 1 } else { 2 };
+                events.push(SessionEvent::Unpublished { errcode });
             }
             // FCUnpublish precedes deleteStream; getStreamLength, _checkbw etc. need no answer.
             _ => {}

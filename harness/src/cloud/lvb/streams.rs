@@ -104,6 +104,10 @@ impl LiveStream {
     }
 }
 
+/// The stream already has a publisher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyPublishing;
+
 /// All live streams by stream id, plus the ids that were ever pushed.
 #[derive(Default)]
 pub struct StreamRegistry {
@@ -118,10 +122,10 @@ struct Registry {
 
 impl StreamRegistry {
     /// Registers a new publisher; `Err` if the stream already has one (the second push is refused).
-    pub fn claim(&self, stream: LiveStream) -> Result<Arc<LiveStream>, ()> {
+    pub fn claim(&self, stream: LiveStream) -> Result<Arc<LiveStream>, AlreadyPublishing> {
         let mut reg = self.lock();
         if reg.live.contains_key(&stream.stream_id) {
-            return Err(());
+            return Err(AlreadyPublishing);
         }
         let stream = Arc::new(stream);
         reg.ever_pushed.insert(stream.stream_id.clone());
