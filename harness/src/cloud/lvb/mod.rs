@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod callback;
+pub mod chunk;
 pub mod console;
 pub mod hotlink;
 pub mod ingest;
@@ -355,8 +356,9 @@ impl Lvb {
             self.ctx.record(
                 Service::LvbIngest,
                 format!("record {} format={format}", stream.stream_id),
-                format!("recorded {} s", rec.duration()),
-                json!({ "video_url": rec.video_url, "file_size": rec.file_size }),
+                // The length is in `detail`: a push spanning a second boundary makes it vary by one.
+                "recorded",
+                json!({ "video_url": rec.video_url, "file_size": rec.file_size, "duration": rec.duration() }),
             );
             self.callbacks.send(recording_event(appid, &rec));
             self.recordings.add(rec);

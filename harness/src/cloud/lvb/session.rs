@@ -1,17 +1,20 @@
 //! The RTMP server session of one connection, sans I/O: bytes in, replies and events out.
 //!
-//! Framing (chunks) and AMF0 come from `rml_rtmp`; the command flow is ours, because the hotlink check
-//! needs `connect`'s `tcUrl`, which the crate's high-level server session does not expose.
+//! Chunks are read by our own [`ChunkReader`]; message decoding (AMF0) and our replies' framing come from
+//! `rml_rtmp`. The command flow is ours, because the hotlink check needs `connect`'s `tcUrl`, which the
+//! crate's high-level server session does not expose.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use rml_rtmp::chunk_io::{ChunkDeserializer, ChunkSerializer};
+use rml_rtmp::chunk_io::ChunkSerializer;
 use rml_rtmp::messages::{
     MessagePayload, PeerBandwidthLimitType, RtmpMessage, UserControlEventType,
 };
 use rml_rtmp::rml_amf0::Amf0Value;
 use rml_rtmp::time::RtmpTimestamp;
+
+use super::chunk::{ChunkError, ChunkReader};
 
 /// Messages over 1 MiB end the push (errcode 7 `rtmp message large than 1M`).
 pub const MAX_MESSAGE: usize = 1024 * 1024;
@@ -66,7 +69,7 @@ pub enum SessionEvent {
 }
 
 pub struct Session {
-    deserializer: ChunkDeserializer,
+    reader: ChunkReader,
     serializer: ChunkSerializer,
     tc_url: String,
     app: String,
@@ -87,7 +90,7 @@ impl Default for Session {
 impl Session {
     pub fn new() -> Session {
         Session {
-            deserializer: ChunkDeserializer::new(),
+            reader: ChunkReader::new(MAX_MESSAGE),
             serializer: ChunkSerializer::new(),
             tc_url: String::new(),
             app: String::new(),
@@ -127,17 +130,13 @@ impl Session {
                 0,
             )?;
         }
-        let mut input = bytes;
+        self.reader.push(bytes);
         loop {
-            let next = self
-                .deserializer
-                .get_next_message(input)
-                .map_err(|e| Fault::Malformed(format!("chunk: {e}")))?;
-            input = &[];
+            let next = self.reader.next_message().map_err(|e| match e {
+                ChunkError::TooLarge(size) => Fault::TooLarge(size),
+                ChunkError::Malformed(what) => Fault::Malformed(format!("chunk: {what}")),
+            })?;
             let Some(payload) = next else { break };
-            if payload.data.len() > MAX_MESSAGE {
-                return Err(Fault::TooLarge(payload.data.len()));
-            }
             self.on_message(payload, &mut events)?;
         }
         Ok(events)
@@ -170,6 +169,10 @@ impl Session {
             _ => {}
         }
         let stream_id = payload.message_stream_id;
+        if matches!(payload.type_id, 17 | 20) {
+            let (name, transaction_id, object, args) = decode_command(&payload)?;
+            return self.on_command(&name, transaction_id, object, args, stream_id, events);
+        }
         let message = payload
             .to_rtmp_message()
             .map_err(|e| Fault::Malformed(format!("message: {e}")))?;
@@ -178,11 +181,10 @@ impl Session {
                 if size == 0 || size > MAX_CHUNK_SIZE {
                     return Err(Fault::BadChunkSize(size));
                 }
-                self.deserializer
-                    .set_max_chunk_size(size as usize)
-                    .map_err(|_| Fault::BadChunkSize(size))?;
+                self.reader.set_max_chunk_size(size as usize);
             }
             RtmpMessage::WindowAcknowledgement { size } => self.peer_window = Some(size),
+            RtmpMessage::Abort { stream_id } => self.reader.abort(stream_id),
             RtmpMessage::Amf0Command {
                 command_name,
                 transaction_id,
@@ -347,6 +349,32 @@ impl Session {
         self.out.extend_from_slice(&packet.bytes);
         Ok(())
     }
+}
+
+/// An AMF0 command: name, transaction id, command object, further arguments. Decoded here because
+/// `rml_rtmp` 0.8 panics on a command with fewer than three values.
+fn decode_command(
+    payload: &MessagePayload,
+) -> Result<(String, f64, Amf0Value, Vec<Amf0Value>), Fault> {
+    // An AMF3 command (type 17) is AMF0 after a leading format byte.
+    let data = if payload.type_id == 17 {
+        payload.data.get(1..).unwrap_or(&[])
+    } else {
+        &payload.data[..]
+    };
+    let mut cursor = std::io::Cursor::new(data);
+    let values = rml_rtmp::rml_amf0::deserialize(&mut cursor)
+        .map_err(|e| Fault::Malformed(format!("AMF0: {e}")))?;
+    let mut values = values.into_iter();
+    let (Some(Amf0Value::Utf8String(name)), Some(Amf0Value::Number(transaction_id))) =
+        (values.next(), values.next())
+    else {
+        return Err(Fault::Malformed(
+            "command without a name and transaction id".into(),
+        ));
+    };
+    let object = values.next().unwrap_or(Amf0Value::Null);
+    Ok((name, transaction_id, object, values.collect()))
 }
 
 fn string_prop(props: &HashMap<String, Amf0Value>, key: &str) -> String {
