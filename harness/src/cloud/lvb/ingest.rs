@@ -1,0 +1,365 @@
+//! RTMP ingest: accepts connections, runs the handshake and the session, checks hotlink protection on
+//! `publish`, and feeds accepted pushes to the recorder, the relay and the callbacks.
+//!
+//! A refused push is closed right after `publish`, with no `onStatus` (GAP: undocumented; this is what the
+//! Tencent SDK reports as 3004 "RTMP server actively disconnects"), and the journal names the reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::Lvb;
+use super::hotlink::{PushRequest, Refusal};
+use super::recording::{FlvWriter, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO, flv_tag};
+use super::session::{Fault, Session, SessionEvent};
+use super::streams::{LiveStream, StartTag};
+use crate::cloud::{Service, Shutdown};
+
+/// How the push of an accepted stream ended, as the stream-end event reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndReason {
+    pub errcode: i64,
+    pub errmsg: String,
+}
+
+impl EndReason {
+    fn new(errcode: i64, errmsg: &str) -> Self {
+        Self {
+            errcode,
+            errmsg: errmsg.to_string(),
+        }
+    }
+
+    fn from_unpublish(errcode: i64) -> Self {
+        if errcode == 1 {
+            Self::new(1, "recv rtmp deleteStream")
+        } else {
+            Self::new(2, "recv rtmp closeStream")
+        }
+    }
+
+    fn from_fault(fault: &Fault) -> Self {
+        match fault {
+            Fault::TooLarge(_) => Self::new(7, "rtmp message large than 1M"),
+            // GAP: other bad stream data has no documented code; it is reported as a receive error.
+            _ => Self::new(4, "recv() return error"),
+        }
+    }
+}
+
+/// GAP: the errcode of a push cut by `Live_Channel_SetStatus` is undocumented ("other: internal").
+pub const ERRCODE_DISABLED: i64 = 1000;
+
+/// What ended the read loop.
+enum Ending {
+    Peer(EndReason),
+    Fault(Fault),
+    Stalled,
+    Cut,
+    Shutdown,
+}
+
+/// Serves one TCP connection until it closes.
+pub async fn serve_connection(
+    lvb: Arc<Lvb>,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    mut shutdown: Shutdown,
+) {
+    let _ = socket.set_nodelay(true);
+    let idle = lvb.rtmp_idle_timeout();
+    let mut buf = vec![0u8; 64 * 1024];
+
+    // Handshake.
+    let mut handshake = Handshake::new(PeerType::Server);
+    let mut got_any = false;
+    let leftover = loop {
+        let n = match tokio::time::timeout(idle, socket.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                if got_any {
+                    journal_closed(
+                        &lvb,
+                        peer,
+                        "closed: client left during handshake",
+                        json!({}),
+                    );
+                }
+                return;
+            }
+            Ok(Ok(n)) => n,
+            Err(_) => {
+                journal_closed(
+                    &lvb,
+                    peer,
+                    "closed: client stalled",
+                    json!({ "stage": "handshake" }),
+                );
+                return;
+            }
+        };
+        got_any = true;
+        match handshake.process_bytes(&buf[..n]) {
+            Ok(HandshakeProcessResult::InProgress { response_bytes }) => {
+                if socket.write_all(&response_bytes).await.is_err() {
+                    return;
+                }
+            }
+            Ok(HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            }) => {
+                if socket.write_all(&response_bytes).await.is_err() {
+                    return;
+                }
+                break remaining_bytes;
+            }
+            Err(e) => {
+                journal_closed(
+                    &lvb,
+                    peer,
+                    "closed: bad handshake",
+                    json!({ "error": e.to_string() }),
+                );
+                return;
+            }
+        }
+    };
+
+    let mut session = Session::new();
+    let mut publishing: Option<Publishing> = None;
+    let mut pending = leftover;
+    let ending = 'conn: loop {
+        if !pending.is_empty() {
+            // The chunk parser is a dependency: should it ever panic on hostile bytes, that ends this
+            // connection like any other malformed input instead of leaving its stream registered.
+            let fed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.feed(&pending)));
+            let events = match fed {
+                Ok(Ok(events)) => events,
+                Ok(Err(fault)) => break 'conn Ending::Fault(fault),
+                Err(_) => break 'conn Ending::Fault(Fault::Malformed("parser panic".into())),
+            };
+            pending.clear();
+            let out = session.take_output();
+            if !out.is_empty() && socket.write_all(&out).await.is_err() {
+                break 'conn Ending::Peer(EndReason::new(4, "recv() return error"));
+            }
+            for event in events {
+                match event {
+                    SessionEvent::PublishRequested { tc_url, app, name } => {
+                        if publishing.is_some() {
+                            continue;
+                        }
+                        let req = PushRequest::parse(&tc_url, &app, &name);
+                        match lvb.admit(&req, peer) {
+                            Ok(stream) => {
+                                if session.accept_publish(&req.stream_id).is_err() {
+                                    break 'conn Ending::Fault(Fault::Malformed("reply".into()));
+                                }
+                                let out = session.take_output();
+                                let _ = socket.write_all(&out).await;
+                                publishing = Some(Publishing::start(&lvb, stream, &req, local));
+                            }
+                            Err(refusal) => {
+                                lvb.refuse(&req, refusal, peer, local);
+                                // Closed with no onStatus: the client sees the server hang up.
+                                let _ = socket.shutdown().await;
+                                return;
+                            }
+                        }
+                    }
+                    SessionEvent::Unpublished { errcode } => {
+                        if publishing.is_some() {
+                            break 'conn Ending::Peer(EndReason::from_unpublish(errcode));
+                        }
+                    }
+                    SessionEvent::Metadata(data) => {
+                        if let Some(p) = publishing.as_mut() {
+                            p.tag(TAG_SCRIPT, 0, &data, Some(StartTag::Metadata));
+                        }
+                    }
+                    SessionEvent::Video { timestamp, data } => {
+                        if let Some(p) = publishing.as_mut() {
+                            // AVC sequence header: keyframe/AVC (0x17) with AVCPacketType 0.
+                            let config = data.len() > 1 && data[0] & 0x0f == 7 && data[1] == 0;
+                            p.tag(
+                                TAG_VIDEO,
+                                timestamp,
+                                &data,
+                                config.then_some(StartTag::VideoConfig),
+                            );
+                        }
+                    }
+                    SessionEvent::Audio { timestamp, data } => {
+                        if let Some(p) = publishing.as_mut() {
+                            // AAC sequence header: SoundFormat 10 with AACPacketType 0.
+                            let config = data.len() > 1 && data[0] >> 4 == 10 && data[1] == 0;
+                            p.tag(
+                                TAG_AUDIO,
+                                timestamp,
+                                &data,
+                                config.then_some(StartTag::AudioConfig),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let cut = async {
+            match &publishing {
+                Some(p) => p.stream.cut.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = tokio::time::timeout(idle, socket.read(&mut buf)) => match read {
+                Ok(Ok(0)) => break 'conn Ending::Peer(EndReason::new(3, "recv() return 0")),
+                Ok(Ok(n)) => pending.extend_from_slice(&buf[..n]),
+                Ok(Err(_)) => break 'conn Ending::Peer(EndReason::new(4, "recv() return error")),
+                Err(_) => break 'conn Ending::Stalled,
+            },
+            _ = cut => break 'conn Ending::Cut,
+            _ = shutdown.wait() => break 'conn Ending::Shutdown,
+        }
+    };
+
+    let reason = match &ending {
+        Ending::Peer(reason) => reason.clone(),
+        Ending::Fault(fault) => EndReason::from_fault(fault),
+        // GAP: a stalled publisher is reported as a receive error.
+        Ending::Stalled => EndReason::new(4, "recv() return error"),
+        Ending::Cut => EndReason::new(ERRCODE_DISABLED, "stream disabled"),
+        Ending::Shutdown => EndReason::new(ERRCODE_DISABLED + 1, "ingest shutting down"),
+    };
+    match publishing {
+        Some(p) => {
+            let _ = socket.shutdown().await;
+            p.finish(&lvb, reason, &ending_note(&ending));
+        }
+        None => match ending {
+            Ending::Fault(fault) => journal_closed(
+                &lvb,
+                peer,
+                &fault.describe(),
+                json!({ "tcUrl": session.tc_url() }),
+            ),
+            Ending::Stalled => journal_closed(
+                &lvb,
+                peer,
+                "closed: client stalled",
+                json!({ "tcUrl": session.tc_url() }),
+            ),
+            _ => {}
+        },
+    }
+}
+
+fn ending_note(ending: &Ending) -> String {
+    match ending {
+        Ending::Fault(fault) => fault.describe(),
+        Ending::Stalled => "closed: client stalled".into(),
+        Ending::Cut => "cut: stream disabled".into(),
+        Ending::Shutdown => "closed: shutdown".into(),
+        Ending::Peer(_) => String::new(),
+    }
+}
+
+fn journal_closed(lvb: &Lvb, peer: SocketAddr, outcome: &str, mut detail: serde_json::Value) {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("peer".into(), json!(peer.to_string()));
+    }
+    lvb.ctx
+        .record(Service::LvbIngest, "rtmp connection", outcome, detail);
+}
+
+/// An accepted push while it runs.
+struct Publishing {
+    stream: Arc<LiveStream>,
+    recorder: Option<FlvWriter>,
+    record_error: Option<String>,
+    formats: Vec<String>,
+    node: String,
+}
+
+impl Publishing {
+    fn start(
+        lvb: &Lvb,
+        stream: Arc<LiveStream>,
+        req: &PushRequest,
+        local: SocketAddr,
+    ) -> Publishing {
+        let (recorder, record_error) = match lvb.recording_path(&stream.sequence) {
+            Ok(path) => match FlvWriter::create(&path) {
+                Ok(w) => (Some(w), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            Err(e) => (None, Some(e)),
+        };
+        lvb.stream_started(&stream, local);
+        Publishing {
+            stream,
+            recorder,
+            record_error,
+            formats: req.record_formats(),
+            node: local.ip().to_string(),
+        }
+    }
+
+    fn tag(&mut self, tag_type: u8, timestamp: u32, data: &Bytes, start: Option<StartTag>) {
+        let tag = Bytes::from(flv_tag(tag_type, timestamp, data));
+        if tag_type != TAG_SCRIPT {
+            self.stream.count(data.len(), tag_type == TAG_VIDEO);
+        }
+        if let Some(which) = start {
+            self.stream.set_start_tag(which, tag.clone());
+        }
+        if let Some(w) = self.recorder.as_mut()
+            && let Err(e) = w.write_tag(&tag)
+        {
+            self.record_error = Some(e.to_string());
+            self.recorder = None;
+        }
+        // No players is the normal case; a send error only means nobody listens.
+        let _ = self.stream.relay.send(tag);
+    }
+
+    fn finish(self, lvb: &Lvb, reason: EndReason, note: &str) {
+        let file = match self.recorder.map(FlvWriter::finish) {
+            Some(Ok(file)) => Ok(file),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err(self.record_error.unwrap_or_else(|| "not recorded".into())),
+        };
+        lvb.stream_ended(&self.stream, reason, note, &self.node, &self.formats, file);
+    }
+}
+
+/// Accepts connections until shutdown; each connection runs in its own task.
+pub async fn accept_loop(lvb: Arc<Lvb>, listener: tokio::net::TcpListener, mut shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    let local = socket.local_addr().unwrap_or(peer);
+                    tokio::spawn(serve_connection(lvb.clone(), socket, peer, local, shutdown.clone()));
+                }
+                // Out of descriptors or an aborted connection: keep accepting the others.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+impl Refusal {
+    /// The stream-end event sent for a refused push of this account.
+    pub fn end_reason(self) -> EndReason {
+        EndReason::new(18, "push url maybe invalid")
+    }
+}

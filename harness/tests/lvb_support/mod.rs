@@ -1,0 +1,81 @@
+//! Helpers shared by the LVB test suites: a cloud with a short retry policy, signed push URLs, and HTTP
+//! requests that reach the cloud's listener while carrying the real Tencent host name.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use harness::cloud::lvb::hotlink::tx_secret;
+use harness::cloud::{Cloud, CloudOptions, Tenant};
+
+/// Retries 50 ms apart, attempts time out after 400 ms: the documented policy, compressed.
+pub fn fast_options() -> CloudOptions {
+    CloudOptions {
+        callback_retry_interval: Duration::from_millis(50),
+        callback_timeout: Duration::from_millis(400),
+        callback_retries: 3,
+    }
+}
+
+/// The healthy tenant with its callback URL pointing at `callback_base` (e.g. a wiremock server).
+pub async fn cloud_with_callback(callback_base: &str) -> Cloud {
+    let mut tenant = Tenant::healthy();
+    tenant.lvb.callback_url = format!("{callback_base}/callback/Live_callback.php");
+    Cloud::start(tenant, fast_options())
+        .await
+        .expect("cloud starts")
+}
+
+/// A push URL as the reference backend builds it: `livepush2`, `record=flv|hls`, lower-case txTime.
+pub fn backend_push_url(cloud: &Cloud, user: &str, valid_for: i64) -> (String, String) {
+    let tenant = cloud.ctx.tenant();
+    let stream = format!("{}_{user}", tenant.lvb.bizid);
+    let tx_time = format!("{:x}", cloud.ctx.clock.now() + valid_for);
+    let secret = tx_secret(&tenant.lvb.push_key, &stream, &tx_time);
+    let url = format!(
+        "rtmp://{bizid}.livepush2.myqcloud.com/live/{stream}?bizid={bizid}&record_interval=10800&record=flv|hls&txSecret={secret}&txTime={tx_time}",
+        bizid = tenant.lvb.bizid
+    );
+    (url, stream)
+}
+
+/// A push URL with one record format and an upper-case txTime (the console's style).
+pub fn console_push_url(cloud: &Cloud, user: &str) -> (String, String) {
+    let tenant = cloud.ctx.tenant();
+    let stream = format!("{}_{user}", tenant.lvb.bizid);
+    let tx_time = format!("{:X}", cloud.ctx.clock.now() + 3600);
+    let secret = tx_secret(&tenant.lvb.push_key, &stream, &tx_time);
+    let url = format!(
+        "rtmp://{}.livepush.myqcloud.com/live/{stream}?txSecret={secret}&txTime={tx_time}",
+        tenant.lvb.bizid
+    );
+    (url, stream)
+}
+
+/// GETs `url` (a Tencent URL) from the cloud's HTTP listener with the URL's host in `Host`.
+pub async fn http_get(cloud: &Cloud, url: &str) -> (u16, Vec<u8>) {
+    let parsed = url::Url::parse(url).expect("url");
+    let host = parsed.host_str().expect("host").to_string();
+    let mut target = format!("http://{}{}", cloud.http_addr(), parsed.path());
+    if let Some(q) = parsed.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let resp = client
+        .get(target)
+        .header("Host", host)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
