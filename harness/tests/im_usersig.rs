@@ -319,7 +319,11 @@ fn malformed_sigs_get_their_decode_error_and_login_code() {
             login::USERSIG_MALFORMED
         };
         assert_eq!(
-            code(login::check(Some(&app), &request(&app, "x", &text), VECTOR_TIME)),
+            code(login::check(
+                Some(&app),
+                &request(&app, "x", &text),
+                VECTOR_TIME
+            )),
             want,
             "{text:.60}"
         );
@@ -333,7 +337,10 @@ fn a_zlib_bomb_is_refused_without_inflating_it() {
     json.extend(br#""}"#);
     let bomb = zlib_b64(&json);
     assert!(bomb.len() < usersig::MAX_SIG_LEN, "{}", bomb.len());
-    assert!(matches!(usersig::decode(&bomb), Err(DecodeError::TooLong(_))));
+    assert!(matches!(
+        usersig::decode(&bomb),
+        Err(DecodeError::TooLong(_))
+    ));
 }
 
 /// A Python virtualenv with the official `tls-sig-api` and `tls-sig-api-v2` packages, made once per
@@ -414,7 +421,11 @@ fn usersigs_made_by_the_official_python_packages_verify() {
             .unwrap_or_else(|e| panic!("python v2 sig refused: {e:?}"));
         assert_eq!(accepted.generation, "v2");
         assert_eq!(
-            code(login::check(Some(&app), &request(&app, "viewer02", sig), now)),
+            code(login::check(
+                Some(&app),
+                &request(&app, "viewer02", sig),
+                now
+            )),
             login::IDENTIFIER_MISMATCH
         );
     }
@@ -425,7 +436,11 @@ fn usersigs_made_by_the_official_python_packages_verify() {
         &[&sdkappid],
     );
     assert_eq!(
-        code(login::check(Some(&app), &request(&app, "anchor01", &forged), now)),
+        code(login::check(
+            Some(&app),
+            &request(&app, "anchor01", &forged),
+            now
+        )),
         login::USERSIG_BAD_SIGNATURE
     );
 
@@ -448,7 +463,11 @@ fn usersigs_made_by_the_official_python_packages_verify() {
         &[&sdkappid],
     );
     assert_eq!(
-        code(login::check(Some(&app), &request(&app, "anchor01", &sample), now)),
+        code(login::check(
+            Some(&app),
+            &request(&app, "anchor01", &sample),
+            now
+        )),
         login::USERSIG_BAD_SIGNATURE
     );
 }

@@ -32,7 +32,12 @@ impl RegistrationGuard {
     }
 
     /// May `network` register now? Does not count anything; call [`RegistrationGuard::count`] on success.
-    pub fn check(&self, network: IpAddr, now: i64, limit: &RegistrationLimit) -> Result<(), Refusal> {
+    pub fn check(
+        &self,
+        network: IpAddr,
+        now: i64,
+        limit: &RegistrationLimit,
+    ) -> Result<(), Refusal> {
         let mut history = self.lock();
         let Some(times) = history.get_mut(&network) else {
             return if limit.count == 0 {
@@ -108,7 +113,10 @@ mod tests {
             assert_eq!(guard.check(a, t, &l), Ok(()));
             guard.count(a, t);
         }
-        assert!(matches!(guard.check(a, 1020, &l), Err(Refusal::TooMany { .. })));
+        assert!(matches!(
+            guard.check(a, 1020, &l),
+            Err(Refusal::TooMany { .. })
+        ));
         assert_eq!(guard.check(b, 1020, &l), Ok(()));
         // The first registration leaves the window at 1100.
         assert_eq!(guard.check(a, 1100, &l), Ok(()));
@@ -123,7 +131,9 @@ mod tests {
         guard.count(a, 1000);
         assert_eq!(
             guard.check(a, 1003, &l),
-            Err(Refusal::TooFrequent { min_interval_secs: 5 })
+            Err(Refusal::TooFrequent {
+                min_interval_secs: 5
+            })
         );
         assert_eq!(guard.check(a, 1005, &l), Ok(()));
     }

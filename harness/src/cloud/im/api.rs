@@ -184,8 +184,8 @@ mod tests {
 
     #[test]
     fn sdkappid_is_read_from_numbers_and_strings() {
-        let doc = json_object(br#"{"a":1400012345,"b":"1400012345","c":[1],"d":-1}"#)
-            .unwrap_or_default();
+        let doc =
+            json_object(br#"{"a":1400012345,"b":"1400012345","c":[1],"d":-1}"#).unwrap_or_default();
         assert_eq!(sdkappid_field(&doc, "a"), Some(1400012345));
         assert_eq!(sdkappid_field(&doc, "b"), Some(1400012345));
         assert_eq!(sdkappid_field(&doc, "c"), None);

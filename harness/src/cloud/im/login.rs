@@ -106,7 +106,10 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
         return Err(ImError::new(
             SDKAPPID_MISMATCH,
             "sdk appid not match",
-            format!("sdk_appid not match ({in_sig})sig and ({})req", req.sdkappid),
+            format!(
+                "sdk_appid not match ({in_sig})sig and ({})req",
+                req.sdkappid
+            ),
         ));
     }
     if sig.identifier() != req.identifier {
@@ -190,6 +193,7 @@ pub fn decode_error(err: DecodeError) -> ImError {
         other => ImError::new(
             USERSIG_MALFORMED,
             "usersig check failed",
-            format!("usersig check failed: {other}")),
+            format!("usersig check failed: {other}"),
+        ),
     }
 }

@@ -93,7 +93,9 @@ impl Im {
 
     /// Registrations counted against `network` in the tenant's current window.
     pub fn registrations_from(&self, network: IpAddr) -> usize {
-        let window = self.ctx.with_tenant(|t| t.im.registration_limit.window_secs);
+        let window = self
+            .ctx
+            .with_tenant(|t| t.im.registration_limit.window_secs);
         self.guard.recent(network, self.ctx.clock.now(), window)
     }
 
@@ -204,7 +206,9 @@ impl Im {
     ) -> Result<(), TlsError> {
         self.tls_app(creds.sdkappid, &creds.account_type)?;
         if !accounts::valid_username(&creds.username) {
-            return Err(TlsError::invalid("username must be 1-32 of [A-Za-z0-9_-@.]"));
+            return Err(TlsError::invalid(
+                "username must be 1-32 of [A-Za-z0-9_-@.]",
+            ));
         }
         if !accounts::valid_password(&creds.password) {
             return Err(TlsError::invalid(

@@ -427,7 +427,9 @@ mod tests {
     #[test]
     fn the_computed_v2_signature_matches_the_reference() {
         assert_eq!(
-            v2_signature(VECTOR_KEY, "xiaojun", 1400000000, 1600000000, 15552000, None),
+            v2_signature(
+                VECTOR_KEY, "xiaojun", 1400000000, 1600000000, 15552000, None
+            ),
             "1Z5PngDjGaufeSiPoBuxdHY7EK3JTdAjMP93S4KvV3M="
         );
     }
@@ -442,10 +444,7 @@ mod tests {
 
     #[test]
     fn old_style_v1_times_are_read() {
-        assert_eq!(
-            parse_v1_time("2016-07-29T11:18:45+08:00"),
-            Some(1469762325)
-        );
+        assert_eq!(parse_v1_time("2016-07-29T11:18:45+08:00"), Some(1469762325));
         assert_eq!(parse_v1_time("1469762325"), Some(1469762325));
         assert_eq!(parse_v1_time("yesterday"), None);
     }
