@@ -6,8 +6,30 @@
 //! sig's generation exists (70016) → sdkappid (70014) → identifier (70013) → expiry (70001) → v1
 //! `TLS.account_type` / `TLS.appid_at_3rd` (70005) → signature (70009).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use p256::ecdsa::VerifyingKey;
+
 use super::console::ImApp;
 use super::usersig::{self, DecodeError, UserSig};
+
+/// The console's v1 public key, parsed once per distinct PEM (parsing costs as much as a third of a
+/// verification). Bounded: a scenario mutating keys cannot grow it without limit.
+fn public_key(pem: &str) -> Option<VerifyingKey> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<VerifyingKey>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(key) = cache.get(pem) {
+        return *key;
+    }
+    if cache.len() >= 64 {
+        cache.clear();
+    }
+    let key = usersig::v1_public_key(pem);
+    cache.insert(pem.to_string(), key);
+    key
+}
 
 /// Server error codes of IM login, with the words the journal shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +104,7 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
     }
     let sig = usersig::decode(req.user_sig).map_err(decode_error)?;
     match &sig {
-        UserSig::V1(_) if usersig::v1_public_key(&app.public_key_pem).is_none() => {
+        UserSig::V1(_) if public_key(&app.public_key_pem).is_none() => {
             return Err(ImError::new(
                 KEY_NOT_FOUND,
                 "public key not found",
@@ -164,8 +186,7 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
                     ),
                 ));
             }
-            usersig::v1_public_key(&app.public_key_pem)
-                .is_some_and(|key| usersig::v1_signature_valid(v1, &key))
+            public_key(&app.public_key_pem).is_some_and(|key| usersig::v1_signature_valid(v1, &key))
         }
         UserSig::V2(v2) => usersig::v2_signature_valid(v2, &app.secret_key),
     };
