@@ -11,6 +11,13 @@ pub struct ImConsole {
     pub registration_limit: RegistrationLimit,
 }
 
+impl ImConsole {
+    /// The app with this sdkappid, if the console has one.
+    pub fn app(&self, sdkappid: u64) -> Option<&ImApp> {
+        self.apps.iter().find(|app| app.sdkappid == sdkappid)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImApp {
@@ -32,6 +39,9 @@ pub struct RegistrationLimit {
     /// Registrations allowed from one source network within `window_secs`.
     pub count: u32,
     pub window_secs: i64,
+    /// Minimum seconds between two registrations from one network (0: no such limit).
+    #[serde(default)]
+    pub min_interval_secs: i64,
 }
 
 impl Default for RegistrationLimit {
@@ -39,6 +49,7 @@ impl Default for RegistrationLimit {
         Self {
             count: 20,
             window_secs: 3600,
+            min_interval_secs: 0,
         }
     }
 }
