@@ -67,7 +67,9 @@ impl fmt::Display for ConstantName {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConstantsError {
-    #[error("unknown app constant '{0}' (known: kTCIMSDKAppId, kTCIMSDKAccountType, kTCCOSAppId, kTCCOSBucket, kTCCOSRegion, kHttpServerAddr and their Android names)")]
+    #[error(
+        "unknown app constant '{0}' (known: kTCIMSDKAppId, kTCIMSDKAccountType, kTCCOSAppId, kTCCOSBucket, kTCCOSRegion, kHttpServerAddr and their Android names)"
+    )]
     UnknownName(String),
     #[error("app constant {0} is not set")]
     Missing(ConstantName),
@@ -93,8 +95,8 @@ pub struct AppConstants {
 impl AppConstants {
     /// Sets a constant by its iOS or Android name.
     pub fn set(&mut self, name: &str, value: impl Into<String>) -> Result<(), ConstantsError> {
-        let which =
-            ConstantName::parse(name).ok_or_else(|| ConstantsError::UnknownName(name.to_string()))?;
+        let which = ConstantName::parse(name)
+            .ok_or_else(|| ConstantsError::UnknownName(name.to_string()))?;
         *self.slot_mut(which) = value.into();
         Ok(())
     }

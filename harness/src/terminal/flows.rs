@@ -201,7 +201,9 @@ impl App {
             "appidAt3rd": self.constants.im_sdk_app_id,
             "userSig": user_sig,
         });
-        let reply = self.post_json(Peer::Im, IM_LOGIN_URL, &request, body).await?;
+        let reply = self
+            .post_json(Peer::Im, IM_LOGIN_URL, &request, body)
+            .await?;
         let code = reply.get("ErrorCode").and_then(json_int).unwrap_or(-1);
         let info = json_str(reply.get("ErrorInfo"));
         let status = json_str(reply.get("ActionStatus"));
@@ -387,7 +389,11 @@ impl App {
             .await?;
         let push_url = json_str(data.get("pushurl"));
         let Some(parsed) = PushUrl::parse(&push_url) else {
-            self.record(Peer::Backend, "RequestLVBAddr", "returnValue 0, no rtmp pushurl");
+            self.record(
+                Peer::Backend,
+                "RequestLVBAddr",
+                "returnValue 0, no rtmp pushurl",
+            );
             self.show(shown::invalid_reply());
             return Err(AppError::InvalidReply {
                 action: "RequestLVBAddr".to_string(),
@@ -407,8 +413,12 @@ impl App {
         self.push = Some(handle);
         self.push_cut_reported = false;
 
-        self.backend("ChangeStatus", "status=0", json!({"userid": me, "status": 0}))
-            .await?;
+        self.backend(
+            "ChangeStatus",
+            "status=0",
+            json!({"userid": me, "status": 0}),
+        )
+        .await?;
         self.record(Peer::Backend, "ChangeStatus status=0", "returnValue 0");
         Ok(())
     }
@@ -474,8 +484,12 @@ impl App {
             self.record(Peer::Rtmp, format!("unpublish {url}"), "stopped");
         }
         self.push_cut_reported = false;
-        self.backend("ChangeStatus", "status=1", json!({"userid": me, "status": 1}))
-            .await?;
+        self.backend(
+            "ChangeStatus",
+            "status=1",
+            json!({"userid": me, "status": 1}),
+        )
+        .await?;
         self.record(Peer::Backend, "ChangeStatus status=1", "returnValue 0");
         Ok(())
     }
@@ -494,7 +508,11 @@ impl App {
             json!({"userid": anchor, "forbidflag": 1}),
         )
         .await?;
-        self.record(Peer::Backend, format!("ForbidLive {summary}"), "returnValue 0");
+        self.record(
+            Peer::Backend,
+            format!("ForbidLive {summary}"),
+            "returnValue 0",
+        );
         Ok(())
     }
 
@@ -592,7 +610,11 @@ impl App {
             }),
         )
         .await?;
-        self.record(Peer::Backend, format!("EnterGroup {summary}"), "returnValue 0");
+        self.record(
+            Peer::Backend,
+            format!("EnterGroup {summary}"),
+            "returnValue 0",
+        );
 
         let summary = format!("liveuserid={anchor}");
         let data = self
@@ -619,7 +641,11 @@ impl App {
             params["fileid"] = json!(item.fileid);
         }
         self.backend("ChangeCount", &summary, params).await?;
-        self.record(Peer::Backend, format!("ChangeCount {summary}"), "returnValue 0");
+        self.record(
+            Peer::Backend,
+            format!("ChangeCount {summary}"),
+            "returnValue 0",
+        );
 
         let summary = format!("liveuserid={anchor} flag={flag}");
         self.backend(
@@ -628,7 +654,11 @@ impl App {
             json!({"userid": me, "liveuserid": anchor, "groupid": group, "flag": flag}),
         )
         .await?;
-        self.record(Peer::Backend, format!("QuitGroup {summary}"), "returnValue 0");
+        self.record(
+            Peer::Backend,
+            format!("QuitGroup {summary}"),
+            "returnValue 0",
+        );
         Ok(())
     }
 

@@ -119,9 +119,8 @@ impl App {
                 status,
             });
         }
-        let envelope: Option<(i64, String, Value)> = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| {
+        let envelope: Option<(i64, String, Value)> =
+            serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
                 let code = json_int(v.get("returnValue")?)?;
                 let msg = match v.get("returnMsg") {
                     Some(Value::String(s)) => s.clone(),

@@ -150,7 +150,11 @@ pub enum AppEvent {
         outcome: String,
     },
     /// An event of the push SDK (1002 push begins, 3004 RTMP server actively disconnects, ...).
-    Push { code: i32, text: String, url: String },
+    Push {
+        code: i32,
+        text: String,
+        url: String,
+    },
     /// What the app showed the user.
     Shown { android: String, ios: String },
 }

@@ -57,9 +57,8 @@ impl Resolve for PhoneResolver {
                 let addrs: Addrs = Box::new(std::iter::once(cloud));
                 return Ok(addrs);
             }
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
         })
@@ -82,15 +81,15 @@ pub fn http_client(network: &Network, timeout: Duration) -> reqwest::Result<reqw
 }
 
 /// Resolves the host of a push URL the way the phone would: push domains → the cloud's RTMP listener.
-pub async fn resolve_rtmp(
-    network: &Network,
-    host: &str,
-    port: u16,
-) -> std::io::Result<SocketAddr> {
+pub async fn resolve_rtmp(network: &Network, host: &str, port: u16) -> std::io::Result<SocketAddr> {
     if is_tencent_push_host(host) {
         return Ok(network.cloud_rtmp);
     }
-    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Ok(SocketAddr::new(ip, port));
     }
     tokio::net::lookup_host((host, port))

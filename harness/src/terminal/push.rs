@@ -292,9 +292,9 @@ async fn builtin_publish(
                         send(&mut wire.writer, &packet.bytes, stage).await?;
                     }
                 }
-                ClientSessionResult::RaisedEvent(ClientSessionEvent::ConnectionRequestRejected {
-                    description,
-                }) => {
+                ClientSessionResult::RaisedEvent(
+                    ClientSessionEvent::ConnectionRequestRejected { description },
+                ) => {
                     return Err(PushFailure::new(
                         PUSH_SERVER_DISCONNECT,
                         format!("connect rejected: {description}"),
@@ -303,9 +303,9 @@ async fn builtin_publish(
                 ClientSessionResult::RaisedEvent(ClientSessionEvent::PublishRequestAccepted) => {
                     published = true;
                 }
-                ClientSessionResult::RaisedEvent(ClientSessionEvent::UnhandleableOnStatusCode {
-                    code,
-                }) if code.contains("Publish") => {
+                ClientSessionResult::RaisedEvent(
+                    ClientSessionEvent::UnhandleableOnStatusCode { code },
+                ) if code.contains("Publish") => {
                     // NetStream.Publish.BadName and the like: the server refuses the stream.
                     return Err(PushFailure::new(
                         PUSH_SERVER_DISCONNECT,
@@ -364,12 +364,10 @@ async fn stream_media(
     if let Ok(r) = session.publish_metadata(&synthetic_metadata()) {
         out.push(r);
     }
-    if let Ok(r) = session.publish_video_data(avc_sequence_header(), RtmpTimestamp::new(0), false)
-    {
+    if let Ok(r) = session.publish_video_data(avc_sequence_header(), RtmpTimestamp::new(0), false) {
         out.push(r);
     }
-    if let Ok(r) = session.publish_audio_data(aac_sequence_header(), RtmpTimestamp::new(0), false)
-    {
+    if let Ok(r) = session.publish_audio_data(aac_sequence_header(), RtmpTimestamp::new(0), false) {
         out.push(r);
     }
     let end = loop {
@@ -494,7 +492,14 @@ async fn ffmpeg_publish(
         .args(["-hide_banner", "-loglevel", "error", "-re"])
         .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+        ])
         .args(["-g", "25", "-c:a", "aac", "-b:a", "32k"])
         .args(["-progress", "pipe:1", "-stats_period", "0.2"])
         .args(["-f", "flv", "-rtmp_tcurl", &url.tc_url])

@@ -117,7 +117,8 @@ pub fn login_failed(code: i64, message: &str) -> Shown {
 }
 
 /// FAQ 7: registration refused because the network registered too often.
-pub const SECURITY_REFUSAL: &str = "Login failed. Registration operation is rejected for security reason.";
+pub const SECURITY_REFUSAL: &str =
+    "Login failed. Registration operation is rejected for security reason.";
 
 /// Whether a TLS refusal is the anti-abuse one of FAQ 7: the frequency codes of the TLS account
 /// service (3 `ACCOUNT_FREQ_LIMIT`, 10 `ACCOUNT_REGISTER_TOOMANY`), or the server's own text.
