@@ -656,3 +656,60 @@ async fn a_backend_error_code_is_shown_with_its_message() {
         )
     );
 }
+
+#[tokio::test]
+async fn requests_leave_from_the_phones_source_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A bare HTTP peer standing in for TLS, to see the TCP peer address the cloud would see.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cloud_http = listener.local_addr().unwrap();
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, peer) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 8192];
+        let mut request = Vec::new();
+        while !contains(&request, b"anchor01") {
+            let n = socket.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"ErrCode":0,"Title":"","Msg":"","ExtraMsg":"","identifier":"anchor01"}"#;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(reply.as_bytes()).await.unwrap();
+        let _ = seen_tx.send((peer.ip(), String::from_utf8_lossy(&request).to_string()));
+    });
+    let network = Network {
+        cloud_http,
+        cloud_rtmp: unused_addr(),
+        source_ip: Some("127.0.0.9".parse().unwrap()),
+    };
+    let options = AppOptions {
+        http_timeout: Duration::from_secs(5),
+        ..AppOptions::default()
+    };
+    let mut app = App::new(constants("http://127.0.0.1:9"), network, options).unwrap();
+    app.run(&AppStep::Register {
+        username: None,
+        password: None,
+        count: None,
+    })
+    .await
+    .unwrap();
+    let (ip, request) = seen_rx.await.unwrap();
+    assert_eq!(ip.to_string(), "127.0.0.9");
+    assert!(
+        request.starts_with("POST /v1/strreg HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("host: tls.qcloud.com\r\n"),
+        "{request}"
+    );
+}

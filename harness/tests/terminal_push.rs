@@ -218,6 +218,7 @@ async fn publish_done_seen(hooks: &MockServer) -> bool {
 }
 
 async fn healthy_push(pusher: Pusher) {
+    let probe_with_ffprobe = pusher == Pusher::Builtin;
     let rig = rig(GOOD_PUSH_URL).await;
     expect_change_status(&rig.backend, 0, 1).await;
     expect_change_status(&rig.backend, 1, 1).await;
@@ -234,6 +235,30 @@ async fn healthy_push(pusher: Pusher) {
             "rtmp://8888.livepush2.myqcloud.com/live/8888_anchor01".to_string()
         )]
     );
+    if probe_with_ffprobe {
+        // A real RTMP player sees the synthetic stream's video and audio.
+        let probe = tokio::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(format!("rtmp://{}/live/8888_anchor01", rig.nginx.addr))
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(20), probe)
+            .await
+            .expect("ffprobe finished")
+            .expect("ffprobe ran");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            text.contains("h264") && text.contains("aac"),
+            "ffprobe saw: {text}"
+        );
+    }
     app.run(&AppStep::StopLive).await.unwrap();
     assert!(
         publish_done_seen(&rig.hooks).await,
