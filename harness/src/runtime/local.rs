@@ -28,36 +28,31 @@ pub struct LocalMariadb {
 }
 
 impl LocalMariadb {
-    /// Installs a datadir under `dir` and starts `mariadbd` on a free port; returns once it accepts queries.
+    /// Copies the run's template datadir (installed once per run) under `dir` and starts `mariadbd` on a
+    /// free port; returns once it accepts queries.
     pub async fn start(dir: &Path, run_dir: &Path) -> Result<LocalMariadb, RuntimeError> {
         let datadir = dir.join("data");
         std::fs::create_dir_all(dir).map_err(|e| io_err("create the MariaDB directory", e))?;
-        let install = tokio::process::Command::new("mariadb-install-db")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--innodb-log-file-size=4M",
-                "--innodb-buffer-pool-size=16M",
-            ])
-            .env(RUN_ENV, run_dir)
-            .stdin(Stdio::null())
-            .output()
+        let template = run_dir.join("datadir-template");
+        if !template.join("mysql").is_dir() {
+            install_datadir(&template, run_dir).await?;
+        }
+        let copy = tokio::process::Command::new("cp")
+            .arg("-a")
+            .arg(&template)
+            .arg(&datadir)
+            .status()
             .await
-            .map_err(|e| RuntimeError::Spawn {
-                what: "mariadb-install-db".to_string(),
-                message: e.to_string(),
-            })?;
-        if !install.status.success() {
+            .map_err(|e| io_err("copy the template datadir", e))?;
+        if !copy.success() {
             return Err(RuntimeError::DbStart {
-                message: format!(
-                    "mariadb-install-db failed: {}",
-                    String::from_utf8_lossy(&install.stderr)
-                ),
+                message: format!("cp -a of the template datadir failed: {copy}"),
             });
         }
+        Self::run(dir, &datadir, run_dir).await
+    }
+
+    async fn run(dir: &Path, datadir: &Path, run_dir: &Path) -> Result<LocalMariadb, RuntimeError> {
         // A port taken between probing and binding makes mariadbd exit; try a few ports.
         let mut last = String::new();
         for _ in 0..3 {
@@ -112,6 +107,37 @@ impl LocalMariadb {
     pub fn pid(&self) -> u32 {
         self.child.pid()
     }
+}
+
+/// `mariadb-install-db` into `datadir` (root without password, reachable over TCP from 127.0.0.1).
+async fn install_datadir(datadir: &Path, run_dir: &Path) -> Result<(), RuntimeError> {
+    let install = tokio::process::Command::new("mariadb-install-db")
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", datadir.display()))
+        .args([
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--innodb-log-file-size=4M",
+            "--innodb-buffer-pool-size=16M",
+        ])
+        .env(RUN_ENV, run_dir)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| RuntimeError::Spawn {
+            what: "mariadb-install-db".to_string(),
+            message: e.to_string(),
+        })?;
+    if !install.status.success() {
+        return Err(RuntimeError::DbStart {
+            message: format!(
+                "mariadb-install-db failed: {}",
+                String::from_utf8_lossy(&install.stderr)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Polls with a TCP connect (cheap) until the server answers a query, or the child exits.

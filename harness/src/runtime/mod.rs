@@ -124,6 +124,14 @@ impl Runtime {
         Ok(Runtime { inner })
     }
 
+    /// Which provider `start` would use, and why, without starting anything.
+    pub async fn probe(
+        kind: RuntimeKind,
+        profile: &BackendProfile,
+    ) -> Result<(RuntimeKind, String), RuntimeError> {
+        resolve_kind(kind, profile).await
+    }
+
     /// The resolved provider (never `Auto`).
     pub fn kind(&self) -> RuntimeKind {
         self.inner.kind

@@ -14,9 +14,16 @@ pub const OWNER_LABEL: &str = "tcharness.owner";
 /// Environment variable naming the run directory in every child process.
 pub const RUN_ENV: &str = "TCHARNESS_RUN";
 
-/// The base of all run directories.
+/// The base of all run directories: on tmpfs (`/dev/shm`) where there is one, since MariaDB's fsyncs on
+/// a disk made installing a datadir take ~5 s instead of ~0.8 s; else the temp directory.
 pub fn runs_base() -> PathBuf {
-    std::env::temp_dir().join("tcharness-runtime")
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly()) {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    base.join("tcharness-runtime")
 }
 
 /// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
