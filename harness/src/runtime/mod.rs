@@ -1,1 +1,671 @@
 //! MariaDB and the backend under test, as containers (testcontainers) or local child processes.
+//!
+//! One [`Runtime`] per run. It sweeps the leftovers of crashed runs, starts a shared MariaDB server, and hands
+//! each scenario a private database ([`Runtime::database`]) and a backend configured from the scenario's files
+//! ([`Runtime::start_backend`]). Both providers behave the same: MariaDB and the backend listen on 127.0.0.1,
+//! the backend's root (conf/, log/) is a host directory, and nothing survives the run (see `sweep`).
+//!
+//! Sharing and isolation: scenarios share a MariaDB server (a database each, ~30 ms) unless they need the same
+//! account with different passwords, which gets its own server. Backends are never shared.
+
+pub mod db;
+pub mod docker;
+pub mod local;
+pub mod process;
+pub mod profile;
+pub mod sweep;
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use testcontainers::{ContainerAsync, GenericImage};
+use tokio::io::AsyncBufReadExt;
+
+pub use profile::{BackendProfile, SchemaSource};
+
+use db::{ServerAddr, ServerLedger};
+use process::ChildProcess;
+use sweep::{RUN_ENV, RunDir};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// Docker when an engine answers and the images exist, else local processes.
+    Auto,
+    Local,
+    Docker,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("backend profile {path}: {message}")]
+    Profile { path: String, message: String },
+    #[error("cannot start {what}: {message}")]
+    Spawn { what: String, message: String },
+    #[error("docker: {what}: {message}")]
+    Docker { what: String, message: String },
+    #[error("docker runtime unavailable: {0}")]
+    DockerUnavailable(String),
+    #[error("MariaDB did not start: {message}")]
+    DbStart { message: String },
+    #[error("database: {what}: {message}")]
+    Db { what: String, message: String },
+    #[error("schema of database {database} failed: {message}")]
+    Schema { database: String, message: String },
+    #[error("backend file {path}: {message}")]
+    BadFile { path: String, message: String },
+    /// The backend ended before it was ready (e.g. a config error: exit 2 with the message on stderr).
+    #[error("backend exited (status {status:?}) before it was ready: {stderr}")]
+    BackendExited { status: Option<i32>, stderr: String },
+    #[error("backend not healthy: {0}")]
+    BackendUnhealthy(String),
+    #[error("backend is stopped")]
+    BackendStopped,
+}
+
+/// The database a scenario asks for (from the tenant).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbSpec {
+    pub name: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// One MariaDB server of the run, with its bookkeeping.
+struct DbServer {
+    addr: ServerAddr,
+    ledger: Mutex<ServerLedger>,
+    process: ServerProcess,
+}
+
+enum ServerProcess {
+    Local(local::LocalMariadb),
+    Docker(docker::MariadbContainer),
+}
+
+struct RuntimeInner {
+    kind: RuntimeKind,
+    reason: String,
+    profile: BackendProfile,
+    servers: tokio::sync::Mutex<Vec<Arc<DbServer>>>,
+    seq: AtomicU64,
+    // Last field: dropped after the servers, so the directory goes once nothing runs in it.
+    run: Arc<RunDir>,
+}
+
+/// One per run: shared MariaDB server(s); sweeps leftovers of earlier runs at start.
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+impl Runtime {
+    pub async fn start(kind: RuntimeKind, profile: BackendProfile) -> Result<Runtime, RuntimeError> {
+        let (kind, reason) = resolve_kind(kind, &profile).await?;
+        let sweptprocesses = tokio::task::spawn_blocking(sweep::sweep_local)
+            .await
+            .unwrap_or_default();
+        if kind == RuntimeKind::Docker {
+            sweep::sweep_containers().await;
+        }
+        let _ = sweptprocesses;
+        let run = Arc::new(RunDir::create().map_err(|e| local::io_err("create the run directory", e))?);
+        let inner = Arc::new(RuntimeInner {
+            kind,
+            reason,
+            profile,
+            servers: tokio::sync::Mutex::new(Vec::new()),
+            seq: AtomicU64::new(0),
+            run,
+        });
+        let server = start_server(&inner).await?;
+        inner.servers.lock().await.push(Arc::new(server));
+        Ok(Runtime { inner })
+    }
+
+    /// Which provider `start` would use, and why, without starting anything.
+    pub async fn probe(
+        kind: RuntimeKind,
+        profile: &BackendProfile,
+    ) -> Result<(RuntimeKind, String), RuntimeError> {
+        resolve_kind(kind, profile).await
+    }
+
+    /// The resolved provider (never `Auto`).
+    pub fn kind(&self) -> RuntimeKind {
+        self.inner.kind
+    }
+
+    /// Why this provider was chosen (e.g. "docker engine answered and images exist").
+    pub fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+
+    pub fn profile(&self) -> &BackendProfile {
+        &self.inner.profile
+    }
+
+    /// The run's directory (datadirs, backend roots); removed when the run ends.
+    pub fn run_dir(&self) -> &Path {
+        self.inner.run.path()
+    }
+
+    /// Pids of the local MariaDB servers (empty for docker), for leak checks.
+    pub async fn server_pids(&self) -> Vec<u32> {
+        let servers = self.inner.servers.lock().await;
+        servers
+            .iter()
+            .filter_map(|s| match &s.process {
+                ServerProcess::Local(m) => Some(m.pid()),
+                ServerProcess::Docker(_) => None,
+            })
+            .collect()
+    }
+
+    /// Ids of the MariaDB containers (empty for local), for leak checks.
+    pub async fn server_containers(&self) -> Vec<String> {
+        let servers = self.inner.servers.lock().await;
+        servers
+            .iter()
+            .filter_map(|s| match &s.process {
+                ServerProcess::Docker(c) => Some(c.container.id().to_string()),
+                ServerProcess::Local(_) => None,
+            })
+            .collect()
+    }
+
+    /// A private, empty database for one scenario with the schema applied (the schema text may be mutated by
+    /// the scenario). The actual name is `spec.name` when free on the server, else `spec.name_N`.
+    pub async fn database(&self, spec: &DbSpec, schema_sql: &str) -> Result<ScenarioDb, RuntimeError> {
+        let (server, name) = {
+            let mut servers = self.inner.servers.lock().await;
+            let claimed = servers.iter().find_map(|s| {
+                let mut ledger = s.ledger.lock().ok()?;
+                ledger
+                    .accepts(&spec.user, &spec.password)
+                    .then(|| (s.clone(), ledger.claim(&spec.name, &spec.user, &spec.password)))
+            });
+            match claimed {
+                Some(found) => found,
+                None => {
+                    let server = Arc::new(start_server(&self.inner).await?);
+                    let name = server
+                        .ledger
+                        .lock()
+                        .map(|mut l| l.claim(&spec.name, &spec.user, &spec.password))
+                        .unwrap_or_else(|_| spec.name.clone());
+                    servers.push(server.clone());
+                    (server, name)
+                }
+            }
+        };
+        let db = ScenarioDb {
+            host: server.addr.host.clone(),
+            port: server.addr.port,
+            name: name.clone(),
+            user: spec.user.clone(),
+            password: spec.password.clone(),
+            server,
+        };
+        db::create_database(&db.server.addr, &name, &spec.user, &spec.password, schema_sql).await?;
+        Ok(db)
+    }
+
+    /// Starts the backend with these files written under its root (e.g. "conf/OutDefine.php"), the log
+    /// directory created. Returns once it answers its health URL.
+    pub async fn start_backend(&self, files: &[(String, String)]) -> Result<BackendInstance, RuntimeError> {
+        let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        let dir = self.inner.run.path().join(format!("backend-{n}"));
+        let root = dir.join("root");
+        for (rel, content) in files {
+            let path = root.join(safe_relative(rel)?);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| bad_file(rel, e))?;
+            }
+            std::fs::write(&path, content).map_err(|e| bad_file(rel, e))?;
+        }
+        let log_rel = safe_relative(&self.inner.profile.log_dir)?;
+        let log_dir = root.join(log_rel);
+        std::fs::create_dir_all(&log_dir).map_err(|e| bad_file(&self.inner.profile.log_dir, e))?;
+        let mut instance = BackendInstance {
+            runtime: self.inner.clone(),
+            dir,
+            root,
+            log_dir,
+            port: None,
+            base_url: String::new(),
+            running: Running::Stopped,
+        };
+        instance.launch().await?;
+        Ok(instance)
+    }
+}
+
+async fn resolve_kind(
+    kind: RuntimeKind,
+    profile: &BackendProfile,
+) -> Result<(RuntimeKind, String), RuntimeError> {
+    let engine = docker::engine_answers().await;
+    let images = |engine: bool| async move {
+        if !engine {
+            return Err("no docker engine answers".to_string());
+        }
+        let mariadb = format!("{}:{}", docker::MARIADB_IMAGE.0, docker::MARIADB_IMAGE.1);
+        if !docker::image_exists(&mariadb).await {
+            return Err(format!("image {mariadb} is missing (run scripts/images.sh)"));
+        }
+        match &profile.image {
+            None => Err(format!("profile {} names no image", profile.name)),
+            Some(image) if !docker::image_exists(image).await => {
+                Err(format!("image {image} is missing (run scripts/images.sh)"))
+            }
+            Some(_) => Ok(()),
+        }
+    };
+    match kind {
+        RuntimeKind::Local => Ok((RuntimeKind::Local, "local processes requested".to_string())),
+        RuntimeKind::Docker => match images(engine).await {
+            Ok(()) => Ok((RuntimeKind::Docker, "docker requested; engine answered".to_string())),
+            Err(why) => Err(RuntimeError::DockerUnavailable(why)),
+        },
+        RuntimeKind::Auto => match images(engine).await {
+            Ok(()) => Ok((
+                RuntimeKind::Docker,
+                "auto: docker engine answered and the images exist".to_string(),
+            )),
+            Err(why) if profile.command.is_some() => {
+                Ok((RuntimeKind::Local, format!("auto: local processes ({why})")))
+            }
+            Err(why) => Err(RuntimeError::DockerUnavailable(format!(
+                "{why}, and profile {} has no local command",
+                profile.name
+            ))),
+        },
+    }
+}
+
+async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
+    let (addr, process) = match inner.kind {
+        RuntimeKind::Docker => {
+            let container = docker::MariadbContainer::start().await?;
+            (container.addr.clone(), ServerProcess::Docker(container))
+        }
+        _ => {
+            let n = inner.seq.fetch_add(1, Ordering::Relaxed);
+            let dir = inner.run.path().join(format!("mariadb-{n}"));
+            let server = local::LocalMariadb::start(&dir, inner.run.path()).await?;
+            (server.addr.clone(), ServerProcess::Local(server))
+        }
+    };
+    Ok(DbServer {
+        addr,
+        ledger: Mutex::new(ServerLedger::default()),
+        process: process,
+    })
+}
+
+/// A relative path that stays under the root (no absolute path, no `..`).
+fn safe_relative(rel: &str) -> Result<PathBuf, RuntimeError> {
+    let path = Path::new(rel);
+    let ok = !rel.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if ok {
+        Ok(path.to_path_buf())
+    } else {
+        Err(RuntimeError::BadFile {
+            path: rel.to_string(),
+            message: "must be a relative path under the backend root".to_string(),
+        })
+    }
+}
+
+fn bad_file(rel: &str, e: std::io::Error) -> RuntimeError {
+    RuntimeError::BadFile {
+        path: rel.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// A scenario's private database; dropped (DROP DATABASE) when the handle goes.
+pub struct ScenarioDb {
+    pub host: String,
+    pub port: u16,
+    /// The actual database name (write it into cdn.route.ini `[DB] DBNAME`).
+    pub name: String,
+    pub user: String,
+    pub password: String,
+    server: Arc<DbServer>,
+}
+
+impl ScenarioDb {
+    /// Runs `sql` in this database as the server administrator; each row as column → JSON value
+    /// (integers as numbers, everything else as text, NULL as null).
+    pub async fn query_rows(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<BTreeMap<String, serde_json::Value>>, RuntimeError> {
+        db::query_rows(&self.server.addr, &self.name, sql).await
+    }
+}
+
+impl std::fmt::Debug for ScenarioDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioDb")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Drop for ScenarioDb {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // The name is free again only once the database is gone; without a runtime the server goes soon anyway.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if db::drop_database(&server.addr, &name).await.is_ok()
+                    && let Ok(mut ledger) = server.ledger.lock()
+                {
+                    ledger.release(&name);
+                }
+            });
+        }
+    }
+}
+
+enum Running {
+    Stopped,
+    Local {
+        child: ChildProcess,
+        stderr: PathBuf,
+    },
+    Docker(Box<ContainerAsync<GenericImage>>),
+}
+
+/// A running (or stopped) backend of one scenario.
+pub struct BackendInstance {
+    runtime: Arc<RuntimeInner>,
+    dir: PathBuf,
+    root: PathBuf,
+    log_dir: PathBuf,
+    port: Option<u16>,
+    base_url: String,
+    running: Running,
+}
+
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl BackendInstance {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The backend's root on the host (conf/, log/).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// (file name, content) of each file in the log directory, sorted by name.
+    pub fn log_files(&self) -> Result<Vec<(String, String)>, RuntimeError> {
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(&self.log_dir).map_err(|e| bad_file("log", e))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                let bytes = std::fs::read(&path).map_err(|e| bad_file("log", e))?;
+                files.push((
+                    entry.file_name().to_string_lossy().into_owned(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// What the backend wrote to stderr so far (its startup errors, for example).
+    pub async fn stderr(&self) -> String {
+        match &self.running {
+            Running::Stopped => String::new(),
+            Running::Local { stderr, .. } => std::fs::read_to_string(stderr).unwrap_or_default(),
+            Running::Docker(c) => docker::container_stderr(c).await,
+        }
+    }
+
+    /// Id of the backend container (None for local or when stopped), for leak checks.
+    pub fn container_id(&self) -> Option<String> {
+        match &self.running {
+            Running::Docker(c) => Some(c.id().to_string()),
+            _ => None,
+        }
+    }
+
+    /// Pid of the local backend process (None for docker or when stopped), for leak checks.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Local { child, .. } => Some(child.pid()),
+            _ => None,
+        }
+    }
+
+    /// Graceful stop (SIGTERM, then SIGKILL after 5 s).
+    pub async fn stop(&mut self) -> Result<(), RuntimeError> {
+        match std::mem::replace(&mut self.running, Running::Stopped) {
+            Running::Stopped => {}
+            Running::Local { mut child, .. } => {
+                child.stop(Duration::from_secs(5)).await;
+            }
+            Running::Docker(container) => {
+                container
+                    .rm()
+                    .await
+                    .map_err(|e| RuntimeError::Docker {
+                        what: "remove the backend container".to_string(),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops and starts again: same port, same files (and whatever the backend wrote to its log).
+    pub async fn restart(&mut self) -> Result<(), RuntimeError> {
+        self.stop().await?;
+        self.launch().await
+    }
+
+    async fn launch(&mut self) -> Result<(), RuntimeError> {
+        let profile = &self.runtime.profile;
+        let host = "127.0.0.1";
+        // First start: port 0 when the backend announces its address (no race), else a probed free port.
+        let port = match (self.port, &profile.ready_line) {
+            (Some(port), _) => port,
+            (None, Some(_)) => 0,
+            (None, None) => local::free_port()?,
+        };
+        match self.runtime.kind {
+            RuntimeKind::Docker => {
+                let image = profile.image.clone().ok_or_else(|| {
+                    RuntimeError::DockerUnavailable(format!("profile {} names no image", profile.name))
+                })?;
+                let args = profile::substitute(&profile.image_args, &profile.root, host, port);
+                let host_root = self.root.display().to_string();
+                let container =
+                    docker::start_backend_container(&image, args, &host_root, &profile.root).await?;
+                let announced = match &profile.ready_line {
+                    Some(prefix) => Some(wait_container_line(&container, prefix).await?),
+                    None => None,
+                };
+                self.running = Running::Docker(Box::new(container));
+                self.finish_launch(announced, port).await
+            }
+            _ => {
+                let command = profile.command.clone().ok_or_else(|| RuntimeError::Profile {
+                    path: format!("profile {}", profile.name),
+                    message: "no `command` for the local provider".to_string(),
+                })?;
+                let root = self.root.display().to_string();
+                let argv = profile::substitute(&command, &root, host, port);
+                let Some((program, args)) = argv.split_first() else {
+                    return Err(RuntimeError::Profile {
+                        path: format!("profile {}", profile.name),
+                        message: "empty command".to_string(),
+                    });
+                };
+                let stderr_path = self.dir.join("stderr.log");
+                let stderr = std::fs::File::create(&stderr_path)
+                    .map_err(|e| local::io_err("create the backend's stderr file", e))?;
+                let mut command = std::process::Command::new(profile::resolve_program(program));
+                command
+                    .args(args)
+                    .current_dir(&self.root)
+                    .env(RUN_ENV, self.runtime.run.path())
+                    .stderr(stderr);
+                let mut child =
+                    ChildProcess::spawn(command, libc::SIGKILL).map_err(|e| RuntimeError::Spawn {
+                        what: format!("backend {program}"),
+                        message: e.to_string(),
+                    })?;
+                let announced = match &profile.ready_line {
+                    Some(prefix) => match wait_child_line(&mut child, prefix).await {
+                        Ok(addr) => Some(addr),
+                        Err(status) => {
+                            return Err(RuntimeError::BackendExited {
+                                status,
+                                stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+                            });
+                        }
+                    },
+                    None => None,
+                };
+                self.running = Running::Local {
+                    child,
+                    stderr: stderr_path,
+                };
+                self.finish_launch(announced, port).await
+            }
+        }
+    }
+
+    /// Settles the address and waits for the health URL.
+    async fn finish_launch(&mut self, announced: Option<String>, port: u16) -> Result<(), RuntimeError> {
+        let addr = announced.unwrap_or_else(|| format!("127.0.0.1:{port}"));
+        let port = addr
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.trim_end_matches('/').parse::<u16>().ok())
+            .ok_or_else(|| RuntimeError::BackendUnhealthy(format!("unusable address {addr:?}")))?;
+        self.port = Some(port);
+        self.base_url = format!("http://127.0.0.1:{port}");
+        let result = self.wait_healthy().await;
+        if result.is_err() {
+            // Keep the error, but do not keep a half-started backend running.
+            let _ = self.stop().await;
+        }
+        result
+    }
+
+    async fn wait_healthy(&mut self) -> Result<(), RuntimeError> {
+        let url = format!("{}{}", self.base_url, self.runtime.profile.health_path);
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| RuntimeError::BackendUnhealthy(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let mut delay = Duration::from_millis(5);
+        loop {
+            if let Running::Local { child, stderr } = &self.running
+                && let Some(status) = child.exit_status()
+            {
+                return Err(RuntimeError::BackendExited {
+                    status: status.code(),
+                    stderr: std::fs::read_to_string(stderr).unwrap_or_default(),
+                });
+            }
+            let last = match client.get(&url).send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) => format!("GET {url} answered {}", resp.status()),
+                Err(e) => format!("GET {url}: {e}"),
+            };
+            if tokio::time::Instant::now() > deadline {
+                return Err(RuntimeError::BackendUnhealthy(last));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for BackendInstance {
+    fn drop(&mut self) {
+        // A local child is killed by its own Drop; a container is removed by testcontainers' Drop. The
+        // backend directory goes with the run directory.
+        let _ = &self.dir;
+    }
+}
+
+/// Reads stdout until a line containing `prefix`; the rest of that line is the announced address.
+/// Err(exit status) when stdout closes first.
+async fn wait_child_line(child: &mut ChildProcess, prefix: &str) -> Result<String, Option<i32>> {
+    let read = async {
+        while let Some(line) = child.next_line().await {
+            if let Some((_, rest)) = line.split_once(prefix) {
+                return Some(rest.trim().to_string());
+            }
+        }
+        None
+    };
+    match tokio::time::timeout(READY_TIMEOUT, read).await {
+        Ok(Some(addr)) => Ok(addr),
+        Ok(None) => Err(child.wait().await.and_then(|s| s.code())),
+        Err(_) => {
+            child.stop(Duration::from_secs(2)).await;
+            Err(None)
+        }
+    }
+}
+
+async fn wait_container_line(
+    container: &ContainerAsync<GenericImage>,
+    prefix: &str,
+) -> Result<String, RuntimeError> {
+    let mut lines = container.stdout(true).lines();
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some((_, rest)) = line.split_once(prefix) {
+                return Some(rest.trim().to_string());
+            }
+        }
+        None
+    };
+    match tokio::time::timeout(READY_TIMEOUT, read).await {
+        Ok(Some(addr)) => Ok(addr),
+        Ok(None) => Err(RuntimeError::BackendExited {
+            status: container.exit_code().await.ok().flatten().map(|c| c as i32),
+            stderr: docker::container_stderr(container).await,
+        }),
+        Err(_) => Err(RuntimeError::BackendUnhealthy(format!(
+            "no line containing {prefix:?} within {} s",
+            READY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_files_must_stay_under_the_root() {
+        assert!(safe_relative("conf/OutDefine.php").is_ok());
+        assert!(safe_relative("/etc/passwd").is_err());
+        assert!(safe_relative("conf/../../x").is_err());
+        assert!(safe_relative("").is_err());
+    }
+}

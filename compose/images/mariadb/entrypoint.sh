@@ -1,0 +1,41 @@
+#!/bin/sh
+# Initialises an empty data directory, then runs mariadbd in the foreground.
+# MARIADB_PORT (default 3306), MARIADB_BIND (default 0.0.0.0), MARIADB_ROOT_PASSWORD (default empty: root
+# without password, fit only for loopback), MARIADB_DATABASE / MARIADB_USER / MARIADB_PASSWORD (optional),
+# and *.sql files in /docker-entrypoint-initdb.d are applied once, through --init-file, so the server starts once
+# and "ready for connections" is printed once, when the data is in place.
+set -eu
+DATADIR=/var/lib/mysql
+PORT="${MARIADB_PORT:-3306}"
+BIND="${MARIADB_BIND:-0.0.0.0}"
+INIT=/run/mysqld/init.sql
+: > "$INIT"
+if [ ! -d "$DATADIR/mysql" ]; then
+  mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root --auth-root-authentication-method=normal \
+    --skip-test-db --innodb-log-file-size=4M --innodb-buffer-pool-size=16M >/dev/null
+  if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
+    {
+      echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+    } >> "$INIT"
+  fi
+  if [ -n "${MARIADB_DATABASE:-}" ]; then
+    echo "CREATE DATABASE IF NOT EXISTS \`${MARIADB_DATABASE}\`;" >> "$INIT"
+    if [ -n "${MARIADB_USER:-}" ]; then
+      for host in localhost %; do
+        echo "CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'$host' IDENTIFIED BY '${MARIADB_PASSWORD:-}';" >> "$INIT"
+        echo "GRANT ALL ON \`${MARIADB_DATABASE}\`.* TO '${MARIADB_USER}'@'$host';" >> "$INIT"
+      done
+    fi
+    for f in /docker-entrypoint-initdb.d/*.sql; do
+      [ -e "$f" ] || continue
+      echo "USE \`${MARIADB_DATABASE}\`;" >> "$INIT"
+      cat "$f" >> "$INIT"
+    done
+  fi
+fi
+exec mariadbd --no-defaults --datadir="$DATADIR" --user=root --port="$PORT" --bind-address="$BIND" \
+  --socket=/run/mysqld/mysqld.sock --skip-name-resolve --innodb-buffer-pool-size=16M \
+  --innodb-log-file-size=4M --skip-log-bin --performance-schema=OFF --default-time-zone=+08:00 \
+  --init-file="$INIT"

@@ -1,0 +1,147 @@
+//! The docker provider (testcontainers): MariaDB and the backend as containers on the host network, so all
+//! traffic stays on 127.0.0.1 and a containerised backend reaches the emulated cloud on loopback.
+//!
+//! Images come from `scripts/images.sh` (no registry). Every container runs with tini as PID 1 (a stop does
+//! not wait out the 10 s grace period) and carries the owner label the sweep looks for.
+
+use std::time::Duration;
+
+use testcontainers::core::{Mount, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+use super::RuntimeError;
+use super::db::ServerAddr;
+use super::local::free_port;
+use super::sweep::{OWNER_LABEL, owner_id};
+
+/// The MariaDB image built by `scripts/images.sh`.
+pub const MARIADB_IMAGE: (&str, &str) = ("local/tcharness-mariadb", "10.11");
+
+/// Splits `name:tag` (a registry port in the name is not a tag).
+pub fn split_image(image: &str) -> (String, String) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+        _ => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// Whether a docker engine answers (within 3 s).
+pub async fn engine_answers() -> bool {
+    let probe = tokio::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), probe).await,
+        Ok(Ok(status)) if status.success()
+    )
+}
+
+pub async fn image_exists(image: &str) -> bool {
+    tokio::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
+}
+
+fn docker_err(what: &str, e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Docker {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// A MariaDB container, removed on drop.
+pub struct MariadbContainer {
+    pub addr: ServerAddr,
+    pub container: ContainerAsync<GenericImage>,
+}
+
+impl MariadbContainer {
+    pub async fn start() -> Result<MariadbContainer, RuntimeError> {
+        let mut last = String::new();
+        // A port taken between probing and binding makes mariadbd exit; try a few ports.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let request = GenericImage::new(MARIADB_IMAGE.0, MARIADB_IMAGE.1)
+                .with_wait_for(WaitFor::message_on_stderr("ready for connections"))
+                .with_network("host")
+                // tmpfs: the datadir is thrown away anyway, and fsyncs on the overlay disk are slow.
+                .with_mount(Mount::tmpfs_mount("/var/lib/mysql"))
+                .with_env_var("MARIADB_PORT", port.to_string())
+                .with_env_var("MARIADB_BIND", "127.0.0.1")
+                .with_label(OWNER_LABEL, owner_id())
+                .with_startup_timeout(Duration::from_secs(60))
+                .with_host_config_modifier(|hc| hc.init = Some(true));
+            match request.start().await {
+                Ok(container) => {
+                    let addr = ServerAddr {
+                        host: "127.0.0.1".to_string(),
+                        port,
+                        root_password: String::new(),
+                    };
+                    return Ok(MariadbContainer { addr, container });
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(RuntimeError::DbStart { message: last })
+    }
+}
+
+/// Starts a backend container with `host_root` bind-mounted at the profile's root.
+pub async fn start_backend_container(
+    image: &str,
+    args: Vec<String>,
+    host_root: &str,
+    container_root: &str,
+) -> Result<ContainerAsync<GenericImage>, RuntimeError> {
+    let (name, tag) = split_image(image);
+    GenericImage::new(name, tag)
+        .with_network("host")
+        .with_cmd(args)
+        .with_mount(Mount::bind_mount(host_root, container_root))
+        .with_label(OWNER_LABEL, owner_id())
+        .with_host_config_modifier(|hc| hc.init = Some(true))
+        .start()
+        .await
+        .map_err(|e| docker_err(&format!("start a container of {image}"), e))
+}
+
+/// Everything the container wrote to stderr so far.
+pub async fn container_stderr(container: &ContainerAsync<GenericImage>) -> String {
+    container
+        .stderr_to_vec()
+        .await
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_split_into_name_and_tag() {
+        assert_eq!(
+            split_image("local/minilvb:latest"),
+            ("local/minilvb".to_string(), "latest".to_string())
+        );
+        assert_eq!(
+            split_image("local/minilvb"),
+            ("local/minilvb".to_string(), "latest".to_string())
+        );
+        assert_eq!(
+            split_image("host:5000/acme/app"),
+            ("host:5000/acme/app".to_string(), "latest".to_string())
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The local provider: a private `mariadbd` child on a temporary datadir and a free port, and the backend
+//! as a child process.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::RuntimeError;
+use super::db::ServerAddr;
+use super::process::ChildProcess;
+use super::sweep::RUN_ENV;
+
+/// A free TCP port on loopback (bound then released; the caller binds it right after).
+pub fn free_port() -> Result<u16, RuntimeError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| RuntimeError::Spawn {
+            what: "a free loopback port".to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// A running private MariaDB server.
+pub struct LocalMariadb {
+    pub addr: ServerAddr,
+    child: ChildProcess,
+}
+
+impl LocalMariadb {
+    /// Copies the run's template datadir (installed once per run) under `dir` and starts `mariadbd` on a
+    /// free port; returns once it accepts queries.
+    pub async fn start(dir: &Path, run_dir: &Path) -> Result<LocalMariadb, RuntimeError> {
+        let datadir = dir.join("data");
+        std::fs::create_dir_all(dir).map_err(|e| io_err("create the MariaDB directory", e))?;
+        let template = run_dir.join("datadir-template");
+        if !template.join("mysql").is_dir() {
+            install_datadir(&template, run_dir).await?;
+        }
+        let copy = tokio::process::Command::new("cp")
+            .arg("-a")
+            .arg(&template)
+            .arg(&datadir)
+            .status()
+            .await
+            .map_err(|e| io_err("copy the template datadir", e))?;
+        if !copy.success() {
+            return Err(RuntimeError::DbStart {
+                message: format!("cp -a of the template datadir failed: {copy}"),
+            });
+        }
+        Self::run(dir, &datadir, run_dir).await
+    }
+
+    async fn run(dir: &Path, datadir: &Path, run_dir: &Path) -> Result<LocalMariadb, RuntimeError> {
+        // A port taken between probing and binding makes mariadbd exit; try a few ports.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port()?;
+            let error_log = dir.join("error.log");
+            let mut command = Command::new("mariadbd");
+            command
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", datadir.display()))
+                .arg("--user=root")
+                .arg(format!("--port={port}"))
+                .arg("--bind-address=127.0.0.1")
+                .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+                .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+                .arg(format!("--log-error={}", error_log.display()))
+                .args([
+                    "--skip-name-resolve",
+                    "--innodb-buffer-pool-size=16M",
+                    "--innodb-log-file-size=4M",
+                    "--skip-log-bin",
+                    "--performance-schema=OFF",
+                    // The original deployment runs in China time and the backend writes times in UTC+8.
+                    "--default-time-zone=+08:00",
+                ])
+                .env(RUN_ENV, run_dir)
+                .stderr(Stdio::null());
+            let mut child = ChildProcess::spawn(command, libc::SIGTERM).map_err(|e| {
+                RuntimeError::Spawn {
+                    what: "mariadbd".to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            let addr = ServerAddr {
+                host: "127.0.0.1".to_string(),
+                port,
+                root_password: String::new(),
+            };
+            match wait_accepting(&addr, &mut child).await {
+                Ok(()) => return Ok(LocalMariadb { addr, child }),
+                Err(message) => {
+                    last = format!(
+                        "{message}; error log: {}",
+                        std::fs::read_to_string(&error_log).unwrap_or_default()
+                    );
+                    child.stop(Duration::from_secs(5)).await;
+                }
+            }
+        }
+        Err(RuntimeError::DbStart { message: last })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+}
+
+/// `mariadb-install-db` into `datadir` (root without password, reachable over TCP from 127.0.0.1).
+async fn install_datadir(datadir: &Path, run_dir: &Path) -> Result<(), RuntimeError> {
+    let install = tokio::process::Command::new("mariadb-install-db")
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", datadir.display()))
+        .args([
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--innodb-log-file-size=4M",
+            "--innodb-buffer-pool-size=16M",
+        ])
+        .env(RUN_ENV, run_dir)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| RuntimeError::Spawn {
+            what: "mariadb-install-db".to_string(),
+            message: e.to_string(),
+        })?;
+    if !install.status.success() {
+        return Err(RuntimeError::DbStart {
+            message: format!(
+                "mariadb-install-db failed: {}",
+                String::from_utf8_lossy(&install.stderr)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Polls with a TCP connect (cheap) until the server answers a query, or the child exits.
+async fn wait_accepting(addr: &ServerAddr, child: &mut ChildProcess) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut delay = Duration::from_millis(10);
+    loop {
+        if let Some(status) = child.exit_status() {
+            return Err(format!("mariadbd exited with {status}"));
+        }
+        if tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
+            .await
+            .is_ok()
+            && addr.connect(None).await.is_ok()
+        {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err("mariadbd did not accept connections within 30 s".to_string());
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(100));
+    }
+}
+
+pub fn io_err(what: &str, e: std::io::Error) -> RuntimeError {
+    RuntimeError::Spawn {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,160 @@
+//! Child processes that cannot outlive the harness.
+//!
+//! Three layers keep a run from leaving processes behind: `Drop` kills the child (panics unwind through it),
+//! the kernel kills it when the harness dies (`PR_SET_PDEATHSIG`, also on SIGKILL), and a sweep at the next
+//! start removes what a crash left (see `sweep`). The death signal is tied to the *thread* that forked, so
+//! every child is forked by one spawner thread that lives as long as the process; forking from a tokio worker
+//! or a blocking-pool thread would kill the child when that thread retires.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+type SpawnRequest = (Command, std_mpsc::Sender<std::io::Result<std::process::Child>>);
+
+fn spawner() -> &'static std::sync::Mutex<std_mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: OnceLock<std::sync::Mutex<std_mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = std_mpsc::channel::<SpawnRequest>();
+        // If the thread cannot be created, requests fail with "spawner gone" below.
+        let _ = std::thread::Builder::new()
+            .name("runtime-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in rx {
+                    let _ = reply.send(command.spawn());
+                }
+            });
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// A running child: its pid, its stdout lines, and its exit status once it ended (reaped by a waiter thread).
+pub struct ChildProcess {
+    pid: u32,
+    stdout: mpsc::UnboundedReceiver<String>,
+    exit: watch::Receiver<Option<ExitStatus>>,
+    stop_signal: i32,
+}
+
+impl ChildProcess {
+    /// Spawns `command` with stdin closed and stdout piped (stderr is left as the caller set it up).
+    /// `death_signal` is what the kernel sends the child when the harness dies (SIGTERM lets mariadbd
+    /// shut down cleanly; SIGKILL for anything else).
+    pub fn spawn(mut command: Command, death_signal: i32) -> std::io::Result<ChildProcess> {
+        command.stdin(Stdio::null()).stdout(Stdio::piped());
+        // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated between fork and exec.
+        unsafe {
+            let parent = libc::getpid();
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal as libc::c_ulong) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died between fork and prctl: then nobody would signal us.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let (reply_tx, reply_rx) = std_mpsc::channel();
+        spawner()
+            .lock()
+            .map_err(|_| std::io::Error::other("spawner poisoned"))?
+            .send((command, reply_tx))
+            .map_err(|_| std::io::Error::other("spawner gone"))?;
+        let mut child = reply_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("spawner gone"))??;
+        let pid = child.id();
+
+        let (line_tx, line_rx) = mpsc::unbounded_channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if line_tx.send(line).is_err() {
+                        // Nobody listens any more; keep draining so the child never blocks on a full pipe.
+                    }
+                }
+            });
+        }
+        let (exit_tx, exit_rx) = watch::channel(None);
+        std::thread::spawn(move || {
+            let status = child.wait().ok();
+            let _ = exit_tx.send(status.or_else(|| Some(ExitStatus::default())));
+        });
+        Ok(ChildProcess {
+            pid,
+            stdout: line_rx,
+            exit: exit_rx,
+            stop_signal: libc::SIGTERM,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Next stdout line, or `None` once stdout closed.
+    pub async fn next_line(&mut self) -> Option<String> {
+        self.stdout.recv().await
+    }
+
+    /// The exit status if the child has ended.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit.borrow()
+    }
+
+    /// Waits until the child ends.
+    pub async fn wait(&mut self) -> Option<ExitStatus> {
+        let mut exit = self.exit.clone();
+        let status = exit.wait_for(|s| s.is_some()).await.ok().and_then(|s| *s);
+        status
+    }
+
+    fn signal(&self, signal: i32) {
+        // The waiter thread reaps the child; once it has, the pid may belong to someone else.
+        if self.exit_status().is_none() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, signal);
+            }
+        }
+    }
+
+    /// Graceful stop: the stop signal, then SIGKILL after `grace`.
+    pub async fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
+        self.signal(self.stop_signal);
+        match tokio::time::timeout(grace, self.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                self.signal(libc::SIGKILL);
+                self.wait().await
+            }
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        // No async in drop: a hard kill. Graceful stops go through `stop`.
+        self.signal(libc::SIGKILL);
+    }
+}
+
+/// True if a process with this pid exists (and is not a zombie we could reap).
+pub fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // Field 3 is the state; a zombie ('Z') is already dead.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(true),
+        Err(_) => false,
+    }
+}

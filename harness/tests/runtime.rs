@@ -1,0 +1,372 @@
+//! The runtime suite, run against both providers: private databases, backends from profiles (a customer's
+//! own backend, written in Perl here, and the reference `minilvb` when it is built), restarts, startup
+//! failures, and no leftovers after a panic or a killed run.
+//!
+//! Docker cases run where an engine answers and the images exist (scripts/images.sh); with
+//! `TCHARNESS_REQUIRE_DOCKER=1` (set by scripts/test.sh when it runs an engine) a missing engine fails them.
+
+use std::time::Duration;
+
+use harness::runtime::process::pid_alive;
+use harness::runtime::sweep::{containers_of, owner_id};
+use harness::runtime::{
+    BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource,
+};
+use mysql_async::prelude::Queryable;
+use rstest::rstest;
+
+const SCHEMA: &str = "CREATE TABLE live_data (userid varchar(128) NOT NULL PRIMARY KEY, \
+     status int NOT NULL DEFAULT 0, title varchar(128) NULL);\n\
+     CREATE TABLE tape_data (userid varchar(50) NOT NULL, file_id varchar(150) NOT NULL, \
+     PRIMARY KEY (userid, file_id));";
+
+/// A customer's own backend: a tiny HTTP server that logs each request line into log/ and echoes the
+/// configured DB name, so tests can see the files arrived.
+const PERL_BACKEND: &str = r#"
+use strict; use warnings; use IO::Socket::INET;
+my ($port, $root) = @ARGV;
+if (-e "$root/conf/broken") { print STDERR "conf/broken: refusing to start\n"; exit 2; }
+my $srv = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 16, ReuseAddr => 1)
+    or die "cannot listen on $port: $!";
+$| = 1;
+print "perl backend listening on http://127.0.0.1:", $srv->sockport, "\n";
+while (my $c = $srv->accept) {
+    my $req = <$c> // ""; $req =~ s/\r?\n$//;
+    while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
+    open(my $log, ">>", "$root/log/interface_info.log") or die; print $log "request:$req\n"; close $log;
+    my $db = "";
+    if (open(my $f, "<", "$root/conf/cdn.route.ini")) { while (<$f>) { $db = $1 if /^DBNAME=(\S+)/; } close $f; }
+    my $body = "{\"returnValue\":4001,\"dbname\":\"$db\"}";
+    print $c "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " . length($body)
+        . "\r\nConnection: close\r\n\r\n$body";
+    close $c;
+}
+"#;
+
+fn perl_profile(ready_line: bool) -> BackendProfile {
+    let root = "/srv/customer".to_string();
+    BackendProfile {
+        name: "perl-customer".to_string(),
+        command: Some(
+            ["perl", "{root}/server.pl", "{port}", "{root}"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        image: Some("local/debian:bookworm".to_string()),
+        image_args: ["perl", "{root}/server.pl", "{port}", "{root}"]
+            .map(String::from)
+            .to_vec(),
+        root,
+        log_dir: "log".to_string(),
+        health_path: "/interface.php".to_string(),
+        ready_line: ready_line.then(|| "perl backend listening on http://".to_string()),
+        schema: Some(SchemaSource::Sql(SCHEMA.to_string())),
+    }
+}
+
+fn tenant_db() -> DbSpec {
+    DbSpec {
+        name: "live_demo".to_string(),
+        user: "live_user".to_string(),
+        password: "live_pwd".to_string(),
+    }
+}
+
+fn backend_files(dbname: &str) -> Vec<(String, String)> {
+    vec![
+        ("server.pl".to_string(), PERL_BACKEND.to_string()),
+        (
+            "conf/cdn.route.ini".to_string(),
+            format!("[DB]\nHOST=127.0.0.1\nDBNAME={dbname}\n"),
+        ),
+    ]
+}
+
+/// Starts a runtime, or None when docker is asked for but unavailable here (and not required).
+async fn runtime(kind: RuntimeKind, profile: BackendProfile) -> Option<Runtime> {
+    match Runtime::start(kind, profile).await {
+        Ok(rt) => Some(rt),
+        Err(RuntimeError::DockerUnavailable(why))
+            if std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1") =>
+        {
+            eprintln!("skipping the docker case: {why}");
+            None
+        }
+        Err(e) => panic!("runtime did not start: {e}"),
+    }
+}
+
+async fn get(url: &str) -> Result<(u16, String), String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.text().await.map_err(|e| e.to_string())?))
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(#[case] kind: RuntimeKind) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+    assert_eq!(rt.kind(), kind);
+    let a = rt.database(&tenant_db(), SCHEMA).await.expect("database a");
+    let b = rt.database(&tenant_db(), SCHEMA).await.expect("database b");
+    assert_eq!(a.name, "live_demo");
+    assert_eq!(b.name, "live_demo_2");
+    assert_eq!((a.host.as_str(), a.port), (b.host.as_str(), b.port), "one shared server");
+
+    // The backend's way in: TCP to 127.0.0.1 as live_user with the tenant's password.
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(a.host.clone())
+        .tcp_port(a.port)
+        .user(Some("live_user"))
+        .pass(Some("live_pwd"))
+        .db_name(Some(a.name.clone()));
+    let mut conn = mysql_async::Conn::new(opts).await.expect("live_user logs in over TCP");
+    conn.query_drop("INSERT INTO live_data (userid, status, title) VALUES ('anchor01', 1, 'it''s live')")
+        .await
+        .expect("insert");
+    let tz: Option<String> = conn.query_first("SELECT @@time_zone").await.expect("tz");
+    assert_eq!(tz.as_deref(), Some("+08:00"));
+    drop(conn);
+
+    let rows_a = a.query_rows("SELECT userid, status, title FROM live_data").await.expect("rows a");
+    assert_eq!(rows_a.len(), 1);
+    assert_eq!(rows_a[0]["userid"], serde_json::json!("anchor01"));
+    assert_eq!(rows_a[0]["status"], serde_json::json!(1));
+    assert_eq!(rows_a[0]["title"], serde_json::json!("it's live"));
+    let rows_b = b.query_rows("SELECT * FROM live_data").await.expect("rows b");
+    assert!(rows_b.is_empty(), "scenario b sees a's data: {rows_b:?}");
+    let tables = b.query_rows("SHOW TABLES").await.expect("tables");
+    assert_eq!(tables.len(), 2, "schema applied in b: {tables:?}");
+
+    // A bad query is an error, not a panic.
+    assert!(a.query_rows("SELEC nonsense").await.is_err());
+
+    // A dropped scenario frees its name once its database is gone.
+    drop(a);
+    let mut reused = None;
+    for _ in 0..50 {
+        let c = rt.database(&tenant_db(), SCHEMA).await.expect("database c");
+        if c.name == "live_demo" {
+            reused = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = reused.expect("the name live_demo is reused after the drop");
+    assert!(c.query_rows("SELECT * FROM live_data").await.expect("rows c").is_empty());
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_another_password_gets_its_own_server(#[case] kind: RuntimeKind) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+    let a = rt.database(&tenant_db(), SCHEMA).await.expect("a");
+    let other = DbSpec {
+        password: "another".to_string(),
+        ..tenant_db()
+    };
+    let b = rt.database(&other, SCHEMA).await.expect("b");
+    assert_ne!(a.port, b.port);
+    assert_eq!(b.name, "live_demo");
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(b.host.clone())
+        .tcp_port(b.port)
+        .user(Some("live_user"))
+        .pass(Some("another"))
+        .db_name(Some(b.name.clone()));
+    mysql_async::Conn::new(opts).await.expect("live_user/another logs in to the second server");
+}
+
+#[rstest]
+#[case::local_announced(RuntimeKind::Local, true)]
+#[case::local_probed_port(RuntimeKind::Local, false)]
+#[case::docker_announced(RuntimeKind::Docker, true)]
+#[case::docker_probed_port(RuntimeKind::Docker, false)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
+    #[case] kind: RuntimeKind,
+    #[case] ready_line: bool,
+) {
+    let Some(rt) = runtime(kind, perl_profile(ready_line)).await else { return };
+    let db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+    let mut backend = rt.start_backend(&backend_files(&db.name)).await.expect("backend starts");
+    let base = backend.base_url().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let (status, body) = get(&format!("{base}/interface.php")).await.expect("health");
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"returnValue":4001,"dbname":"live_demo"}"#);
+    let logs = backend.log_files().expect("logs");
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0].0, "interface_info.log");
+    assert!(logs[0].1.contains("request:GET /interface.php HTTP/1.1"), "{}", logs[0].1);
+
+    backend.restart().await.expect("restart");
+    assert_eq!(backend.base_url(), base, "same port after restart");
+    get(&format!("{base}/again")).await.expect("serves after restart");
+    let logs = backend.log_files().expect("logs");
+    assert!(logs[0].1.contains("request:GET /again"), "log kept across restart: {}", logs[0].1);
+
+    backend.stop().await.expect("stop");
+    assert!(get(&format!("{base}/interface.php")).await.is_err(), "stopped backend still answers");
+    backend.stop().await.expect("a second stop is harmless");
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_refuses_its_config_reports_exit_code_and_stderr(#[case] kind: RuntimeKind) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+    let mut files = backend_files("live_demo");
+    files.push(("conf/broken".to_string(), String::new()));
+    match rt.start_backend(&files).await {
+        Err(RuntimeError::BackendExited { status, stderr }) => {
+            assert_eq!(status, Some(2));
+            assert!(stderr.contains("conf/broken: refusing to start"), "{stderr}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(b) => panic!("backend started at {}", b.base_url()),
+    }
+    // A path escaping the root is refused before anything runs.
+    let escape = vec![("../outside".to_string(), String::new())];
+    assert!(matches!(
+        rt.start_backend(&escape).await,
+        Err(RuntimeError::BadFile { .. })
+    ));
+}
+
+/// True when `minilvb` is built and implements the contract (its schema prints CREATE TABLE).
+async fn minilvb_available() -> Option<String> {
+    let schema = BackendProfile::minilvb().schema_sql().await.ok()?;
+    schema.contains("CREATE TABLE").then_some(schema)
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
+    let Some(schema) = minilvb_available().await else {
+        eprintln!("skipping: minilvb is not built yet (cargo build -p minilvb)");
+        return;
+    };
+    let Some(rt) = runtime(kind, BackendProfile::minilvb()).await else { return };
+    let db = rt.database(&tenant_db(), &schema).await.expect("db with minilvb's schema");
+    let tables = db.query_rows("SHOW TABLES").await.expect("tables");
+    let names: Vec<String> = tables
+        .iter()
+        .filter_map(|r| r.values().next().and_then(|v| v.as_str()).map(String::from))
+        .collect();
+    for table in ["group_info", "live_data", "tape_data"] {
+        assert!(names.iter().any(|n| n == table), "{table} missing in {names:?}");
+    }
+    let route = format!(
+        "[DB]\nHOST=127.0.0.1\nPORT={}\nDBNAME={}\nUSER=live_user\nPASSWD=live_pwd\n\
+         [LIVE_WEBSERVICE]\nURL=http://127.0.0.1:9/common_access\nTIMEOUT=3000\n",
+        db.port, db.name
+    );
+    let inc = "[COMMON]\nINC=FORMAL\n[FORMAL]\nROUTE=conf/cdn.route.ini\n".to_string();
+    let files = vec![
+        ("conf/cdn.route.ini".to_string(), route),
+        ("conf/cdn.inc.ini".to_string(), inc),
+        ("conf/OutDefine.php".to_string(), OUT_DEFINE.to_string()),
+    ];
+    let mut backend = match rt.start_backend(&files).await {
+        Ok(b) => b,
+        // The backend is being written alongside; its config reading is not this suite's subject.
+        Err(RuntimeError::BackendExited { status, stderr }) => {
+            eprintln!("skipping: minilvb refused the sample config ({status:?}): {stderr}");
+            return;
+        }
+        Err(e) => panic!("minilvb did not start: {e}"),
+    };
+    let (status, body) = get(&format!("{}/interface.php", backend.base_url())).await.expect("health");
+    assert_eq!(status, 200);
+    assert!(body.contains("4001"), "{body}");
+    backend.restart().await.expect("restart");
+    assert_eq!(get(&format!("{}/interface.php", backend.base_url())).await.map(|r| r.0), Ok(200));
+}
+
+const OUT_DEFINE: &str = r#"<?php
+define('APPID', 1252000000);
+define('BIZID', 8888);
+define('PUSH_SECRET_KEY', 'push_key_0123456789abcdef');
+define('API_KEY', 'api_key_0123456789abcdef');
+define('COSKEY_APPID', 1252000000);
+define('COSKEY_BUCKET', 'minilvb');
+define('COSKEY_SECRECTID', 'AKIDexample');
+define('COSKEY_SECRECTKEY', 'secretexample');
+?>
+"#;
+
+/// Everything a run started, to check afterwards.
+#[derive(Debug, Default)]
+struct Started {
+    pids: Vec<u32>,
+    containers: Vec<String>,
+    run_dir: std::path::PathBuf,
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_survives_a_panicking_test(#[case] kind: RuntimeKind) {
+    if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
+        assert!(
+            std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "{e}"
+        );
+        eprintln!("skipping: {e}");
+        return;
+    }
+    let started = std::sync::Arc::new(std::sync::Mutex::new(Started::default()));
+    let record = started.clone();
+    let outcome = tokio::spawn(async move {
+        let rt = Runtime::start(kind, perl_profile(true)).await.expect("runtime");
+        let _db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+        let backend = rt.start_backend(&backend_files("live_demo")).await.expect("backend");
+        let mut pids = rt.server_pids().await;
+        pids.extend(backend.pid());
+        let mut containers = rt.server_containers().await;
+        containers.extend(backend.container_id());
+        if let Ok(mut s) = record.lock() {
+            *s = Started {
+                pids,
+                containers,
+                run_dir: rt.run_dir().to_path_buf(),
+            };
+        }
+        panic!("the scenario failed");
+    })
+    .await;
+    assert!(outcome.is_err_and(|e| e.is_panic()));
+    let started = std::mem::take(&mut *started.lock().expect("record"));
+    let expected = if kind == RuntimeKind::Local { 2 } else { 0 };
+    assert_eq!(started.pids.len(), expected, "{started:?}");
+    assert_eq!(started.containers.len(), 2 - expected, "{started:?}");
+    // Killing is synchronous in Drop, but the kernel reaps asynchronously: allow a moment.
+    for _ in 0..100 {
+        if started.pids.iter().all(|p| !pid_alive(*p)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for pid in &started.pids {
+        assert!(!pid_alive(*pid), "process {pid} survived the panic");
+    }
+    assert!(!started.run_dir.exists(), "{} survived the panic", started.run_dir.display());
+    let left = containers_of(&owner_id()).await;
+    for id in &started.containers {
+        assert!(!left.iter().any(|l| id.starts_with(l.as_str())), "container {id} survived the panic");
+    }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the container images the harness runs, from nothing and without any registry; idempotent (skips
+# every image that already exists and is current).
+#   local/debian:bookworm          debootstrap (minbase) of the Debian mirror apt already uses, docker import
+#   local/tcharness-mariadb:10.11  compose/images/mariadb (Debian's mariadb-server + an init entrypoint)
+#   local/minilvb:latest           compose/images/minilvb (a statically linked `minilvb`; rebuilt when it changes)
+# Usage: scripts/images.sh [--no-minilvb]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOCKER_BUILDKIT=0
+
+with_minilvb=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-minilvb) with_minilvb=0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+docker info >/dev/null 2>&1 || { echo "images.sh: no docker engine answers" >&2; exit 1; }
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# The mirror apt already uses (first deb URI of the sources), read at run time.
+debian_mirror() {
+  local uri=""
+  if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || { echo "images.sh: no Debian mirror found under /etc/apt" >&2; exit 1; }
+  echo "$uri"
+}
+
+if have local/debian:bookworm; then
+  echo "local/debian:bookworm: present"
+else
+  command -v debootstrap >/dev/null || { echo "images.sh: debootstrap is not installed" >&2; exit 1; }
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' EXIT
+  echo "local/debian:bookworm: debootstrap (about 30 s)"
+  debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >/dev/null
+  tar -C "$rootfs" -c . | docker import - local/debian:bookworm >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+fi
+
+if have local/tcharness-mariadb:10.11; then
+  echo "local/tcharness-mariadb:10.11: present"
+else
+  echo "local/tcharness-mariadb:10.11: building (about 20 s)"
+  docker build -q -t local/tcharness-mariadb:10.11 compose/images/mariadb >/dev/null
+fi
+
+if [ "$with_minilvb" = 1 ]; then
+  # crt-static with the glibc target gives a self-contained binary for a FROM scratch image.
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release -p minilvb \
+    --target x86_64-unknown-linux-gnu
+  bin=target/x86_64-unknown-linux-gnu/release/minilvb
+  digest=$(sha256sum "$bin" | cut -d' ' -f1)
+  current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.binary-sha256" }}' local/minilvb:latest 2>/dev/null || true)
+  if [ "$current" = "$digest" ]; then
+    echo "local/minilvb:latest: present"
+  else
+    echo "local/minilvb:latest: building"
+    ctx=$(mktemp -d)
+    cp compose/images/minilvb/Dockerfile "$bin" "$ctx/"
+    docker build -q --label "tcharness.binary-sha256=$digest" -t local/minilvb:latest "$ctx" >/dev/null
+    rm -rf "$ctx"
+  fi
+fi
