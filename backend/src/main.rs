@@ -1,1 +1,137 @@
-fn main() {}
+//! The `minilvb` command line: `serve`, `schema`, `check-online`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use minilvb::{App, Config};
+
+#[derive(Parser)]
+#[command(name = "minilvb", about = "Reference Mini LVB V1 business backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve /interface.php and /callback/Live_callback.php from a live_demo_service-like directory.
+    Serve {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Print the table DDL (live_data, tape_data, group_info).
+    Schema,
+    /// Run the zombie-channel check once (the original's per-minute cron).
+    CheckOnline {
+        #[arg(long)]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Schema => {
+            print!("{}", minilvb::db::SCHEMA);
+            ExitCode::SUCCESS
+        }
+        Command::Serve { root, listen } => {
+            let config = match Config::load(&root) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("minilvb: config error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime(async move { serve(config, listen).await })
+        }
+        Command::CheckOnline { root } => {
+            let config = match Config::load(&root) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("minilvb: config error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime(async move {
+                let app = App::new(config);
+                let result = minilvb::check_online::run(&app).await;
+                let _ = app.pool.clone().disconnect().await;
+                match result {
+                    Ok(r) => {
+                        println!(
+                            "checked {} streams, {} missed, {} taken offline, {} errors",
+                            r.checked,
+                            r.missed.len(),
+                            r.taken_offline.len(),
+                            r.errors.len()
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("minilvb: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+    }
+}
+
+fn runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => {
+            eprintln!("minilvb: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config, listen: String) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("minilvb: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("minilvb: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = Arc::new(App::new(config));
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "minilvb listening on http://{addr}");
+    let _ = out.flush();
+    match minilvb::server::serve(listener, app, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("minilvb: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
