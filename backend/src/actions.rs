@@ -262,9 +262,12 @@ async fn change_status(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Repl
 async fn stop_lvb(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
     let userid = check(p.string("userid"))?;
     let mut c = conn(app, ctx).await?;
-    c.exec_drop("UPDATE live_data SET status = 0 WHERE userid = ?", (&userid,))
-        .await
-        .map_err(|e| db_fail(app, ctx, "StopLVB", e))?;
+    c.exec_drop(
+        "UPDATE live_data SET status = 0 WHERE userid = ?",
+        (&userid,),
+    )
+    .await
+    .map_err(|e| db_fail(app, ctx, "StopLVB", e))?;
     Ok(result_ok())
 }
 
@@ -389,12 +392,21 @@ fn tape_item(r: &Row) -> Value {
     })
 }
 
-async fn count(c: &mut Conn, sql: &str, params: mysql_async::Params) -> Result<i64, mysql_async::Error> {
+async fn count(
+    c: &mut Conn,
+    sql: &str,
+    params: mysql_async::Params,
+) -> Result<i64, mysql_async::Error> {
     let row: Option<Row> = c.exec_first(sql, params).await?;
     Ok(row.map(|r| rows::int(&r, 0)).unwrap_or(0))
 }
 
-async fn lives(c: &mut Conn, only_online: bool, off: i64, size: i64) -> Result<Vec<Value>, mysql_async::Error> {
+async fn lives(
+    c: &mut Conn,
+    only_online: bool,
+    off: i64,
+    size: i64,
+) -> Result<Vec<Value>, mysql_async::Error> {
     let filter = if only_online { "WHERE status = 1 " } else { "" };
     let rs: Vec<Row> = c
         .exec(
@@ -405,7 +417,12 @@ async fn lives(c: &mut Conn, only_online: bool, off: i64, size: i64) -> Result<V
     Ok(rs.iter().map(live_item).collect())
 }
 
-async fn tapes(c: &mut Conn, now: i64, off: i64, size: i64) -> Result<Vec<Value>, mysql_async::Error> {
+async fn tapes(
+    c: &mut Conn,
+    now: i64,
+    off: i64,
+    size: i64,
+) -> Result<Vec<Value>, mysql_async::Error> {
     let rs: Vec<Row> = c
         .exec(
             format!(
@@ -420,7 +437,8 @@ async fn tapes(c: &mut Conn, now: i64, off: i64, size: i64) -> Result<Vec<Value>
 
 const COUNT_ONLINE: &str = "SELECT COUNT(*) FROM live_data WHERE status = 1";
 /// The 7-day window without the play_url filter of the list itself (the original's count, kept).
-const COUNT_TAPES: &str = "SELECT COUNT(*) FROM tape_data WHERE ? - UNIX_TIMESTAMP(create_time) < ?";
+const COUNT_TAPES: &str =
+    "SELECT COUNT(*) FROM tape_data WHERE ? - UNIX_TIMESTAMP(create_time) < ?";
 
 async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
     const NAME: &str = "FetchList";
@@ -433,17 +451,31 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
     let fail = |e| db_fail(app, ctx, NAME, e);
     let (total, list): (Value, Vec<Value>) = match flag {
         1 => {
-            let total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty).await.map_err(fail)?;
+            let total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty)
+                .await
+                .map_err(fail)?;
             // Counts come out of mysqli as strings; the original passes them through.
-            (json!(total.to_string()), lives(&mut c, true, off, size).await.map_err(fail)?)
+            (
+                json!(total.to_string()),
+                lives(&mut c, true, off, size).await.map_err(fail)?,
+            )
         }
         2 => {
-            let total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into()).await.map_err(fail)?;
-            (json!(total.to_string()), tapes(&mut c, now, off, size).await.map_err(fail)?)
+            let total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into())
+                .await
+                .map_err(fail)?;
+            (
+                json!(total.to_string()),
+                tapes(&mut c, now, off, size).await.map_err(fail)?,
+            )
         }
         3 => {
-            let live_total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty).await.map_err(fail)?;
-            let tape_total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into()).await.map_err(fail)?;
+            let live_total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty)
+                .await
+                .map_err(fail)?;
+            let tape_total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into())
+                .await
+                .map_err(fail)?;
             let list = if off < live_total {
                 let mut list = lives(&mut c, true, off, size).await.map_err(fail)?;
                 let remaining = size - list.len() as i64;
@@ -452,15 +484,24 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
                 }
                 list
             } else {
-                tapes(&mut c, now, off - live_total, size).await.map_err(fail)?
+                tapes(&mut c, now, off - live_total, size)
+                    .await
+                    .map_err(fail)?
             };
             (json!(live_total + tape_total), list)
         }
         4 => {
-            let total = count(&mut c, "SELECT COUNT(*) FROM live_data", mysql_async::Params::Empty)
-                .await
-                .map_err(fail)?;
-            (json!(total.to_string()), lives(&mut c, false, off, size).await.map_err(fail)?)
+            let total = count(
+                &mut c,
+                "SELECT COUNT(*) FROM live_data",
+                mysql_async::Params::Empty,
+            )
+            .await
+            .map_err(fail)?;
+            (
+                json!(total.to_string()),
+                lives(&mut c, false, off, size).await.map_err(fail)?,
+            )
         }
         _ => (json!(0), Vec::new()),
     };
@@ -482,7 +523,10 @@ async fn get_user_info(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Repl
     let fail = |e| db_fail(app, ctx, NAME, e);
     let mut item = if kind == 0 {
         let rs: Vec<Row> = c
-            .exec(format!("SELECT {LIVE_COLUMNS} FROM live_data WHERE userid = ?"), (&userid,))
+            .exec(
+                format!("SELECT {LIVE_COLUMNS} FROM live_data WHERE userid = ?"),
+                (&userid,),
+            )
             .await
             .map_err(fail)?;
         match rs.as_slice() {
@@ -539,7 +583,10 @@ fn get_cos_sign(app: &App) -> Reply {
         r,
     );
     let mut m = Map::new();
-    m.insert("sign".into(), json!(sign::cos_v4_sign(&out.coskey_secrectkey, &plain)));
+    m.insert(
+        "sign".into(),
+        json!(sign::cos_v4_sign(&out.coskey_secrectkey, &plain)),
+    );
     Reply::ok(m)
 }
 
@@ -645,7 +692,10 @@ async fn forbid_live(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply>
     let mut c = conn(app, ctx).await?;
     let fail = |e| db_fail(app, ctx, NAME, e);
     let row: Option<Row> = c
-        .exec_first("SELECT stream_id FROM live_data WHERE userid = ?", (&userid,))
+        .exec_first(
+            "SELECT stream_id FROM live_data WHERE userid = ?",
+            (&userid,),
+        )
         .await
         .map_err(fail)?;
     let Some(stream) = row.and_then(|r| rows::text(&r, 0)) else {
@@ -709,12 +759,20 @@ fn request_lvb_addr_for_link_mic(app: &App, p: &Params<'_>) -> Step<Reply> {
     let mut m = Map::new();
     m.insert(
         "pushurl".into(),
-        json!(push_url(out.app_bizid, &out.push_url_key, &stream, &tx_time)),
+        json!(push_url(
+            out.app_bizid,
+            &out.push_url_key,
+            &stream,
+            &tx_time
+        )),
     );
     m.insert("timestamp".into(), json!(now));
     m.insert(
         "playurl".into(),
-        json!(format!("rtmp://{}.liveplay.myqcloud.com/live/{stream}", out.app_bizid)),
+        json!(format!(
+            "rtmp://{}.liveplay.myqcloud.com/live/{stream}",
+            out.app_bizid
+        )),
     );
     Ok(Reply::ok(m))
 }
@@ -760,7 +818,12 @@ mod tests {
 
     #[test]
     fn push_url_shape() {
-        let u = push_url(8888, "5d41402abc4b2a76b9719d911017c592", "8888_test001", "579acb15");
+        let u = push_url(
+            8888,
+            "5d41402abc4b2a76b9719d911017c592",
+            "8888_test001",
+            "579acb15",
+        );
         assert_eq!(
             u,
             "rtmp://8888.livepush2.myqcloud.com/live/8888_test001?bizid=8888&record_interval=10800&record=flv|hls&txSecret=55c9c38b9d13006b377b3dbecde75f1f&txTime=579acb15"

@@ -114,7 +114,10 @@ mod tests {
 
     #[test]
     fn php_escaping() {
-        assert_eq!(php_json(&json!({"u": "a/b 直😀"})), r#"{"u":"a\/b \u76f4\ud83d\ude00"}"#);
+        assert_eq!(
+            php_json(&json!({"u": "a/b 直😀"})),
+            r#"{"u":"a\/b \u76f4\ud83d\ude00"}"#
+        );
     }
 
     #[test]
@@ -129,7 +132,12 @@ mod tests {
         );
         assert_eq!(Reply::error(3000, "x").message(), json!(" | x"));
         assert_eq!(
-            Reply { code: 3000, extra: None, data: None }.message(),
+            Reply {
+                code: 3000,
+                extra: None,
+                data: None
+            }
+            .message(),
             Value::Null
         );
     }

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-type SpawnRequest = (Command, std_mpsc::Sender<std::io::Result<std::process::Child>>);
+type SpawnRequest = (
+    Command,
+    std_mpsc::Sender<std::io::Result<std::process::Child>>,
+);
 
 fn spawner() -> &'static std::sync::Mutex<std_mpsc::Sender<SpawnRequest>> {
     static SPAWNER: OnceLock<std::sync::Mutex<std_mpsc::Sender<SpawnRequest>>> = OnceLock::new();

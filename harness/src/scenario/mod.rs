@@ -4,5 +4,6 @@ pub mod check;
 pub mod deployment;
 pub mod diagnose;
 pub mod model;
+pub mod replay;
 pub mod snapshot;
 pub mod transcript;

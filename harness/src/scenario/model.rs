@@ -33,6 +33,8 @@ pub struct Scenario {
     #[serde(default)]
     pub flow: Vec<toml::Table>,
     pub expect: Expect,
+    #[serde(default)]
+    pub options: ScenarioOptions,
     /// Where the file was read from (not part of the file).
     #[serde(skip)]
     pub path: PathBuf,
@@ -64,6 +66,15 @@ pub struct BackendMutations {
     /// SQL run after the schema, as a customer who edited createDB.sh would have (`ALTER TABLE ...`).
     #[serde(default)]
     pub schema_after: Vec<String>,
+}
+
+/// How the platform behaves in this scenario, where the replay's defaults do not fit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioOptions {
+    /// Pause between callback attempts, in milliseconds (the replay's default is short).
+    #[serde(default)]
+    pub callback_retry_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

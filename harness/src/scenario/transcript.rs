@@ -44,6 +44,32 @@ impl Transcript {
             .unwrap_or_else(|e| format!("# transcript not serialisable: {e}\n"))
     }
 
+    /// Every text of the transcript, unescaped, one per line: what expectations are matched against
+    /// (YAML quoting would otherwise hide `'live_user'` as `''live_user''`).
+    pub fn plain_text(&self) -> String {
+        fn walk(v: &serde_json::Value, out: &mut String) {
+            match v {
+                serde_json::Value::String(s) => {
+                    out.push_str(s);
+                    out.push('\n');
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+                serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+                    out.push_str(k);
+                    out.push('\n');
+                    walk(v, out);
+                }),
+                other => {
+                    out.push_str(&other.to_string());
+                    out.push('\n');
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(&serde_json::to_value(self).unwrap_or_default(), &mut out);
+        out
+    }
+
     /// The YAML document with the default redactions applied: what snapshots hold.
     pub fn to_redacted_yaml(&self) -> String {
         Redactor::default().apply(&self.to_yaml())
@@ -65,7 +91,7 @@ impl Default for Redactor {
             (r"(?i)(user_?sig\W+)[A-Za-z0-9*_\-]{20,}", "${1}[usersig]"),
             (r"[A-Za-z0-9+/]{60,}={0,2}", "[signature]"),
             (r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\b", "[time]"),
-            (r"\b(20\d{2})(0[1-9]|1[0-2])([0-3]\d)\.log\b", "[date].log"),
+            (r"(20\d{2})(0[1-9]|1[0-2])([0-3]\d)\.log\b", "[date].log"),
             (r"\[\d+:\d+:\d+\]", "[pid:event:ts]"),
             (r"\b1[5-9]\d{8}\b", "[unix]"),
             (r"\b[0-9a-f]{32}\b", "[md5]"),

@@ -37,6 +37,8 @@ pub struct CallbackDispatcher {
 #[derive(Default)]
 struct Pending {
     count: AtomicUsize,
+    /// 1 while the (single) worker sleeps before a retry: nothing moves until the interval is over.
+    retrying: AtomicUsize,
     settled: Notify,
 }
 
@@ -88,6 +90,28 @@ impl CallbackDispatcher {
         }
     }
 
+    /// Waits until nothing can happen before the next retry interval ends: every queued event was
+    /// delivered or given up, or the worker sleeps before a retry. `false` on timeout. Transcripts use
+    /// it to attribute callback attempts to the step that caused them, deterministically.
+    pub async fn quiescent(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let settled = self.pending.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if self.is_quiescent() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                return self.is_quiescent();
+            }
+        }
+    }
+
+    fn is_quiescent(&self) -> bool {
+        self.pending() == 0 || self.pending.retrying.load(Ordering::SeqCst) > 0
+    }
+
     fn done(&self) {
         self.pending.count.fetch_sub(1, Ordering::SeqCst);
         self.pending.settled.notify_waiters();
@@ -105,7 +129,7 @@ async fn deliver_all(
         .build();
     while let Some(fields) = rx.recv().await {
         match &client {
-            Ok(client) => deliver(&ctx, client, fields).await,
+            Ok(client) => deliver(&ctx, client, fields, &pending).await,
             Err(e) => {
                 ctx.record(
                     Service::LvbCallback,
@@ -141,7 +165,12 @@ fn describe(fields: &Map<String, Value>, url: &str) -> String {
     line
 }
 
-async fn deliver(ctx: &CloudContext, client: &reqwest::Client, mut fields: Map<String, Value>) {
+async fn deliver(
+    ctx: &CloudContext,
+    client: &reqwest::Client,
+    mut fields: Map<String, Value>,
+    pending: &Pending,
+) {
     let (url, api_key) = ctx.with_tenant(|t| (t.lvb.callback_url.clone(), t.lvb.api_key.clone()));
     let t = ctx.clock.now() + NOTIFY_VALIDITY_SECS;
     fields.insert("t".into(), json!(t));
@@ -175,7 +204,10 @@ async fn deliver(ctx: &CloudContext, client: &reqwest::Client, mut fields: Map<S
             return;
         }
         if attempt < attempts {
+            pending.retrying.store(1, Ordering::SeqCst);
+            pending.settled.notify_waiters();
             tokio::time::sleep(ctx.options.callback_retry_interval).await;
+            pending.retrying.store(0, Ordering::SeqCst);
         }
     }
     ctx.record(

@@ -85,6 +85,12 @@ impl Lvb {
         self.callbacks.idle(timeout).await
     }
 
+    /// Waits until no callback can be sent before the current retry interval ends (see
+    /// `CallbackDispatcher::quiescent`).
+    pub async fn callbacks_quiescent(&self, timeout: Duration) -> bool {
+        self.callbacks.quiescent(timeout).await
+    }
+
     /// Events queued or being delivered.
     pub fn callbacks_pending(&self) -> usize {
         self.callbacks.pending()

@@ -101,14 +101,18 @@ impl Replayer {
         let cloud = Cloud::start(
             tenant.clone(),
             CloudOptions {
-                callback_retry_interval: self.options.callback_retry_interval,
+                callback_retry_interval: scenario
+                    .options
+                    .callback_retry_ms
+                    .map(Duration::from_millis)
+                    .unwrap_or(self.options.callback_retry_interval),
                 callback_timeout: self.options.callback_timeout,
                 ..CloudOptions::default()
             },
         )
         .await?;
 
-        let mut schema = self.runtime.schema_sql().await?;
+        let mut schema = self.runtime.profile().schema_sql().await?;
         for sql in &scenario.mutate.backend.schema_after {
             schema.push_str(&format!("\n{};\n", sql.trim_end_matches(';')));
         }
@@ -128,9 +132,15 @@ impl Replayer {
         };
         let m = &scenario.mutate;
         let files = vec![
-            ("conf/OutDefine.php".to_string(), deployment::outdefine_php(tenant, m)?),
+            (
+                "conf/OutDefine.php".to_string(),
+                deployment::outdefine_php(tenant, m)?,
+            ),
             ("conf/cdn.inc.ini".to_string(), deployment::cdn_inc_ini()),
-            ("conf/cdn.route.ini".to_string(), deployment::cdn_route_ini(tenant, m, &p)),
+            (
+                "conf/cdn.route.ini".to_string(),
+                deployment::cdn_route_ini(tenant, m, &p),
+            ),
         ];
         let mut backend = self.runtime.start_backend(&files).await?;
         p.backend = backend
@@ -154,10 +164,11 @@ impl Replayer {
         };
         let options = AppOptions {
             http_timeout: self.options.app_timeout,
-            pusher: self.options.pusher,
+            pusher: self.options.pusher.clone(),
             ..AppOptions::default()
         };
-        let mut app = App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
+        let mut app =
+            App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
 
         let mut steps = Vec::new();
         for table in &scenario.flow {
@@ -180,7 +191,12 @@ impl Replayer {
                 "stop_backend" => backend.stop().await?,
                 "start_backend" => backend.restart().await?,
                 "wait_callbacks" => {
-                    if !cloud.services.lvb.callbacks_idle(Duration::from_secs(30)).await {
+                    if !cloud
+                        .services
+                        .lvb
+                        .callbacks_idle(Duration::from_secs(30))
+                        .await
+                    {
                         record.error = Some("callbacks still in flight after 30 s".into());
                     }
                 }
@@ -195,16 +211,18 @@ impl Replayer {
                     }
                 }
                 _ => {
-                    let step: AppStep = toml::Value::Table(table.clone()).try_into().map_err(|e| {
-                        ReplayError::Scenario {
-                            id: scenario.id.clone(),
-                            message: format!("step `{name}`: {e}"),
-                        }
-                    })?;
+                    let step: AppStep =
+                        toml::Value::Table(table.clone()).try_into().map_err(|e| {
+                            ReplayError::Scenario {
+                                id: scenario.id.clone(),
+                                message: format!("step `{name}`: {e}"),
+                            }
+                        })?;
                     // An app-visible failure is part of the story, not an error of the replay.
                     let _ = app.run(&step).await;
                 }
             }
+            settle(&cloud).await;
             record.app = app.log()[app_from..]
                 .iter()
                 .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
@@ -217,7 +235,11 @@ impl Replayer {
         }
         // Let late callbacks (stream end after a refused push) land before the facts are read.
         let seen = cloud.ctx.journal.len();
-        let _ = cloud.services.lvb.callbacks_idle(Duration::from_secs(10)).await;
+        let _ = cloud
+            .services
+            .lvb
+            .callbacks_idle(Duration::from_secs(10))
+            .await;
         let after: Vec<String> = cloud.ctx.journal.entries()[seen..]
             .iter()
             .map(journal_line)
@@ -234,11 +256,17 @@ impl Replayer {
         let mut facts = BTreeMap::new();
         facts.insert(
             "live_data".to_string(),
-            rows_or_error(db.query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid").await),
+            rows_or_error(
+                db.query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid")
+                    .await,
+            ),
         );
         facts.insert(
             "tape_data".to_string(),
-            rows_or_error(db.query_rows("SELECT * FROM tape_data ORDER BY userid, file_id").await),
+            rows_or_error(
+                db.query_rows("SELECT * FROM tape_data ORDER BY userid, file_id")
+                    .await,
+            ),
         );
         backend.stop().await?;
 
@@ -252,7 +280,7 @@ impl Replayer {
             db: facts,
         };
         let text = transcript.to_redacted_yaml();
-        let raw = transcript.to_yaml();
+        let raw = transcript.plain_text();
         let mut expected = vec![scenario.expect.symptom.clone()];
         expected.extend(scenario.expect.also.iter().cloned());
         let missing = expected
@@ -274,6 +302,30 @@ impl Replayer {
             unexpected,
             elapsed: started.elapsed(),
         })
+    }
+}
+
+/// Waits until the consequences of a step have reached the journal: the cloud wrote nothing for a short
+/// while and no callback can go out before a retry interval ends. Without it, an event that the ingest or
+/// the callback worker handles a few milliseconds after the app returns would land in the next step on
+/// some runs and not on others.
+async fn settle(cloud: &Cloud) {
+    const QUIET: Duration = Duration::from_millis(60);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let _ = cloud
+            .services
+            .lvb
+            .callbacks_quiescent(Duration::from_secs(10))
+            .await;
+        let before = cloud.ctx.journal.len();
+        tokio::time::sleep(QUIET).await;
+        let quiet = cloud.ctx.journal.len() == before;
+        if (quiet && cloud.services.lvb.callbacks_quiescent(Duration::ZERO).await)
+            || Instant::now() > deadline
+        {
+            return;
+        }
     }
 }
 
