@@ -333,7 +333,7 @@ impl App {
                 self.record(
                     Peer::Download,
                     &request,
-                    format!("HTTP 200, {} bytes", bytes.len()),
+                    format!("HTTP 200, {}", describe_body(&bytes)),
                 );
                 return Ok(bytes.len());
             }
@@ -701,4 +701,18 @@ fn tls_outcome(code: i64, title: &str, msg: &str) -> String {
 
 fn url_without_scheme(url: &str) -> &str {
     url.split_once("://").map(|(_, rest)| rest).unwrap_or(url)
+}
+
+/// What a downloaded body is, as a player would tell: recordings grow with the push's real duration,
+/// so their length is left out; pictures are fixed and keep it.
+fn describe_body(bytes: &[u8]) -> String {
+    if bytes.starts_with(b"FLV") {
+        "FLV video".to_string()
+    } else if bytes.starts_with(b"#EXTM3U") {
+        "HLS playlist".to_string()
+    } else if bytes.starts_with(&[0xFF, 0xD8]) {
+        format!("JPEG, {} bytes", bytes.len())
+    } else {
+        format!("{} bytes", bytes.len())
+    }
 }
