@@ -31,7 +31,7 @@ struct Env {
 
 fn env_with(tenant: Tenant, options: CosOptions) -> Env {
     let ctx = CloudContext::new(tenant, CloudOptions::default());
-    let cos = Arc::new(Cos::with_options(ctx.clone(), options));
+    let cos = Arc::new(Cos::with_options(ctx.clone(), options).unwrap());
     let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let router = Router::new().fallback(move |req: Request| {
         let cos = cos.clone();
