@@ -31,7 +31,7 @@ struct Env {
 
 fn env_with(tenant: Tenant, options: CosOptions) -> Env {
     let ctx = CloudContext::new(tenant, CloudOptions::default());
-    let cos = Arc::new(Cos::with_options(ctx.clone(), options));
+    let cos = Arc::new(Cos::with_options(ctx.clone(), options).unwrap());
     let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let router = Router::new().fallback(move |req: Request| {
         let cos = cos.clone();
@@ -653,6 +653,51 @@ async fn bad_requests_get_the_cos_envelope() {
         (reply.code(), reply.message().as_str()),
         (-180, "ERROR_CMD_COS_INVALID_PATH")
     );
+    // Absurd sizes and unknown slice sessions.
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_init"),
+                ("filesize", b"99999999999999999"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.message(), "ERROR_CGI_REQUEST_TOO_LARGE");
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[("op", b"upload_slice_init"), ("filesize", b"-5")],
+        )
+        .await;
+    assert_eq!(reply.message(), "ERROR_CGI_PARAM_INVALID");
+    let reply = env
+        .upload_to(
+            API,
+            &url,
+            &sign,
+            &[
+                ("op", b"upload_slice_data"),
+                ("session", b"nope"),
+                ("offset", b"0"),
+                ("filecontent", b"x"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.message(), "ERROR_CGI_PARAM_INVALID");
+    // A download path with dot segments.
+    let dots = env
+        .get(
+            "minilvb-1252000001.cossh.myqcloud.com",
+            "/a/%2e%2e/%2e%2e/etc/passwd",
+            None,
+        )
+        .await;
+    assert_eq!(dots.status, StatusCode::BAD_REQUEST);
     // Still serving.
     assert_eq!(env.upload("/ok.jpg", b"x", &sign).await.code(), 0);
 }

@@ -38,6 +38,8 @@ pub struct CosOptions {
     pub max_body_bytes: u64,
     /// Largest file a slice upload may announce.
     pub max_file_bytes: u64,
+    /// Where objects persist across runs (`serve --data-dir`); `None` keeps them in memory only.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CosOptions {
@@ -45,6 +47,7 @@ impl Default for CosOptions {
         Self {
             max_body_bytes: 32 * 1024 * 1024,
             max_file_bytes: 1024 * 1024 * 1024,
+            data_dir: None,
         }
     }
 }
@@ -58,17 +61,28 @@ pub struct Cos {
 }
 
 impl Cos {
+    /// An in-memory COS with the default limits.
     pub fn new(ctx: CloudContext) -> Self {
-        Self::with_options(ctx, CosOptions::default())
-    }
-
-    pub fn with_options(ctx: CloudContext, options: CosOptions) -> Self {
         Self {
             ctx,
             store: Store::new(),
-            options,
+            options: CosOptions::default(),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// A COS with explicit limits; with `data_dir` set, objects are loaded from and written to it.
+    pub fn with_options(ctx: CloudContext, options: CosOptions) -> std::io::Result<Self> {
+        let store = match &options.data_dir {
+            Some(dir) => Store::open(dir)?,
+            None => Store::new(),
+        };
+        Ok(Self {
+            ctx,
+            store,
+            options,
+            requests: AtomicU64::new(0),
+        })
     }
 
     /// The objects, for tests and scenario checks that look behind the API.

@@ -4,8 +4,13 @@
 //! or implicitly (a deeper object exists), so uploads need no prior `create`. Slice-upload sessions and
 //! the set of already used single-use signatures live here too. Everything is in memory; callers hold
 //! the lock only for map operations, never across an await.
+//!
+//! With a data directory (`serve --data-dir`), every object is also written through to disk, one
+//! `{sha1(path)}.json` (metadata) and `.bin` (content) per entry under `{dir}/{appid}/{bucket}/`, and
+//! loaded back by [`Store::open`]. Sessions and used signatures are not persisted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -115,11 +120,138 @@ struct Inner {
 #[derive(Default)]
 pub struct Store {
     inner: Mutex<Inner>,
+    dir: Option<PathBuf>,
+}
+
+/// The on-disk metadata of one entry.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    appid: u64,
+    bucket: String,
+    path: String,
+    dir: bool,
+    biz_attr: String,
+    ctime: i64,
+    mtime: i64,
+    authority: Option<Authority>,
+    custom_headers: serde_json::Map<String, serde_json::Value>,
+    sha: String,
+    vid: String,
 }
 
 impl Store {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store persisted in `dir` (created if missing), with what an earlier run left there.
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut inner = Inner::default();
+        for appid_dir in std::fs::read_dir(dir)? {
+            let appid_dir = appid_dir?.path();
+            if !appid_dir.is_dir() {
+                continue;
+            }
+            for bucket_dir in std::fs::read_dir(&appid_dir)? {
+                let bucket_dir = bucket_dir?.path();
+                if !bucket_dir.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(&bucket_dir)? {
+                    let file = file?.path();
+                    if file.extension().and_then(|e| e.to_str()) != Some("json") {
+                        continue;
+                    }
+                    let bad = |e: String| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{}: {e}", file.display()),
+                        )
+                    };
+                    let record: Record = serde_json::from_slice(&std::fs::read(&file)?)
+                        .map_err(|e| bad(e.to_string()))?;
+                    let kind = if record.dir {
+                        EntryKind::Dir
+                    } else {
+                        let content = Bytes::from(std::fs::read(file.with_extension("bin"))?);
+                        EntryKind::File {
+                            content,
+                            sha: record.sha,
+                            vid: record.vid,
+                        }
+                    };
+                    inner
+                        .buckets
+                        .entry((record.appid, record.bucket))
+                        .or_default()
+                        .insert(
+                            record.path,
+                            Entry {
+                                kind,
+                                biz_attr: record.biz_attr,
+                                ctime: record.ctime,
+                                mtime: record.mtime,
+                                authority: record.authority,
+                                custom_headers: record.custom_headers,
+                            },
+                        );
+                }
+            }
+        }
+        Ok(Self {
+            inner: Mutex::new(inner),
+            dir: Some(dir.to_path_buf()),
+        })
+    }
+
+    /// Writes (or with `None`, removes) one entry on disk. Disk errors are logged, not fatal: the
+    /// in-memory store stays the truth for the running cloud.
+    fn persist(&self, bucket: &BucketKey, path: &str, entry: Option<&Entry>) {
+        let Some(dir) = &self.dir else {
+            return;
+        };
+        let base = dir
+            .join(bucket.0.to_string())
+            .join(hex::encode(bucket.1.as_bytes()))
+            .join(sha1_hex(path.as_bytes()));
+        let result = (|| -> std::io::Result<()> {
+            let Some(entry) = entry else {
+                let _ = std::fs::remove_file(base.with_extension("bin"));
+                return match std::fs::remove_file(base.with_extension("json")) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                };
+            };
+            if let Some(parent) = base.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let (is_dir, sha, vid) = match &entry.kind {
+                EntryKind::Dir => (true, String::new(), String::new()),
+                EntryKind::File { content, sha, vid } => {
+                    std::fs::write(base.with_extension("bin"), content)?;
+                    (false, sha.clone(), vid.clone())
+                }
+            };
+            let record = Record {
+                appid: bucket.0,
+                bucket: bucket.1.clone(),
+                path: path.to_string(),
+                dir: is_dir,
+                biz_attr: entry.biz_attr.clone(),
+                ctime: entry.ctime,
+                mtime: entry.mtime,
+                authority: entry.authority,
+                custom_headers: entry.custom_headers.clone(),
+                sha,
+                vid,
+            };
+            let json = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
+            std::fs::write(base.with_extension("json"), json)
+        })();
+        if let Err(e) = result {
+            tracing::warn!("cos data dir: cannot persist {}{path}: {e}", bucket.1);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -191,6 +323,7 @@ impl Store {
             custom_headers: previous.map(|p| p.custom_headers).unwrap_or_default(),
         };
         map.insert(path.to_string(), entry.clone());
+        self.persist(bucket, path, Some(&entry));
         Ok(entry)
     }
 
@@ -218,6 +351,7 @@ impl Store {
             custom_headers: Default::default(),
         };
         map.insert(dir.to_string(), entry.clone());
+        self.persist(bucket, dir, Some(&entry));
         Ok(entry)
     }
 
@@ -239,9 +373,9 @@ impl Store {
                 return Err(codes::ERROR_CMD_COS_DIR_NOT_EMPTY);
             }
         }
-        map.remove(path)
-            .map(|_| ())
-            .ok_or(codes::ERROR_CMD_FILE_NOTEXIST)
+        map.remove(path).ok_or(codes::ERROR_CMD_FILE_NOTEXIST)?;
+        self.persist(bucket, path, None);
+        Ok(())
     }
 
     /// Changes an entry's attributes in place.
@@ -260,7 +394,9 @@ impl Store {
             .ok_or(codes::ERROR_CMD_FILE_NOTEXIST)?;
         change(entry);
         entry.mtime = now;
-        Ok(entry.clone())
+        let entry = entry.clone();
+        self.persist(bucket, path, Some(&entry));
+        Ok(entry)
     }
 
     /// Copies (or moves) a file within a bucket.
@@ -298,8 +434,10 @@ impl Store {
         let mut copy = source;
         copy.mtime = now;
         map.insert(to.to_string(), copy.clone());
+        self.persist(bucket, to, Some(&copy));
         if remove_source {
             map.remove(from);
+            self.persist(bucket, from, None);
         }
         Ok(copy)
     }
@@ -555,6 +693,29 @@ mod tests {
                 .unwrap_err(),
             codes::ERROR_CMD_COS_PATH_CONFLICT
         );
+    }
+
+    #[test]
+    fn a_data_dir_keeps_objects_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .put_file(&key(), "/keep.jpg", file(b"kept", true), 5)
+                .unwrap();
+            store
+                .put_file(&key(), "/drop.jpg", file(b"x", true), 5)
+                .unwrap();
+            store.create_dir(&key(), "/album/", "attr", 6).unwrap();
+            store.delete(&key(), "/drop.jpg").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let kept = store.get(&key(), "/keep.jpg").unwrap();
+        assert!(
+            matches!(&kept.kind, EntryKind::File { content, .. } if content.as_ref() == b"kept")
+        );
+        assert!(store.get(&key(), "/drop.jpg").is_none());
+        assert_eq!(store.get(&key(), "/album/").unwrap().biz_attr, "attr");
     }
 
     #[test]
