@@ -363,12 +363,16 @@ impl std::fmt::Debug for ScenarioDb {
 
 impl Drop for ScenarioDb {
     fn drop(&mut self) {
-        let server = self.server.clone();
-        let name = self.name.clone();
         // The name is free again only once the database is gone; without a runtime the server goes soon anyway.
+        // The task holds the server weakly: the last strong reference must be dropped by the caller, never
+        // by a task cancelled at runtime shutdown, where a container's removal could no longer run.
+        let addr = self.server.addr.clone();
+        let server = Arc::downgrade(&self.server);
+        let name = self.name.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
-                if db::drop_database(&server.addr, &name).await.is_ok()
+                if db::drop_database(&addr, &name).await.is_ok()
+                    && let Some(server) = server.upgrade()
                     && let Ok(mut ledger) = server.ledger.lock()
                 {
                     ledger.release(&name);
