@@ -46,11 +46,16 @@ else
   trap - EXIT
 fi
 
-if have local/tcharness-mariadb:10.11; then
+# Rebuilt when its build context changes (the digest is kept as an image label).
+mariadb_digest=$(cat compose/images/mariadb/* | sha256sum | cut -d' ' -f1)
+mariadb_current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.context-sha256" }}' \
+  local/tcharness-mariadb:10.11 2>/dev/null || true)
+if [ "$mariadb_current" = "$mariadb_digest" ]; then
   echo "local/tcharness-mariadb:10.11: present"
 else
   echo "local/tcharness-mariadb:10.11: building (about 20 s)"
-  docker build -q -t local/tcharness-mariadb:10.11 compose/images/mariadb >/dev/null
+  docker build -q --label "tcharness.context-sha256=$mariadb_digest" -t local/tcharness-mariadb:10.11 \
+    compose/images/mariadb >/dev/null
 fi
 
 if [ "$with_minilvb" = 1 ]; then

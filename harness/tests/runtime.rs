@@ -370,3 +370,103 @@ async fn nothing_survives_a_panicking_test(#[case] kind: RuntimeKind) {
         assert!(!left.iter().any(|l| id.starts_with(l.as_str())), "container {id} survived the panic");
     }
 }
+
+/// Run as a child process by `a_killed_run_leaves_nothing_after_the_next_start`: starts a runtime, a
+/// database and a backend, prints what it started, and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helper process of a_killed_run_leaves_nothing_after_the_next_start"]
+async fn helper_run_until_killed() {
+    let kind = match std::env::var("TCHARNESS_HELPER_KIND").as_deref() {
+        Ok("docker") => RuntimeKind::Docker,
+        Ok("local") => RuntimeKind::Local,
+        _ => return,
+    };
+    let rt = Runtime::start(kind, perl_profile(true)).await.expect("runtime");
+    let _db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+    let backend = rt.start_backend(&backend_files("live_demo")).await.expect("backend");
+    let mut pids: Vec<String> = rt.server_pids().await.iter().map(u32::to_string).collect();
+    pids.extend(backend.pid().map(|p| p.to_string()));
+    let mut containers = rt.server_containers().await;
+    containers.extend(backend.container_id());
+    println!(
+        "STARTED {} pids={} containers={}",
+        rt.run_dir().display(),
+        pids.join(","),
+        containers.join(",")
+    );
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeKind) {
+    use tokio::io::AsyncBufReadExt;
+    if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
+        assert!(std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"), "{e}");
+        eprintln!("skipping: {e}");
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = tokio::process::Command::new(exe)
+        .args(["--ignored", "--exact", "helper_run_until_killed", "--nocapture"])
+        .env(
+            "TCHARNESS_HELPER_KIND",
+            if kind == RuntimeKind::Docker { "docker" } else { "local" },
+        )
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("helper starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("STARTED ") {
+                return Some(rest.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("helper reports what it started");
+    let mut parts = started.split(' ');
+    let run_dir = std::path::PathBuf::from(parts.next().unwrap_or_default());
+    let list = |p: Option<&str>, key: &str| -> Vec<String> {
+        p.and_then(|s| s.strip_prefix(key))
+            .map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect())
+            .unwrap_or_default()
+    };
+    let pids: Vec<u32> = list(parts.next(), "pids=")
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let containers = list(parts.next(), "containers=");
+    let owner = std::fs::read_to_string(run_dir.join("owner")).expect("owner file");
+    assert_eq!(pids.len() + containers.len(), 2, "{started}");
+
+    // SIGKILL: no Drop runs in the helper.
+    child.kill().await.expect("kill the helper");
+    let _ = child.wait().await;
+    // Local children die with their parent (death signal), before any sweep.
+    for _ in 0..100 {
+        if pids.iter().all(|p| !pid_alive(*p)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for pid in &pids {
+        assert!(!pid_alive(*pid), "process {pid} outlived its killed run");
+    }
+    if kind == RuntimeKind::Docker {
+        assert!(!containers_of(owner.trim()).await.is_empty(), "containers outlive a SIGKILL");
+    }
+
+    // The next run sweeps the rest.
+    let _next = Runtime::start(kind, perl_profile(true)).await.expect("next runtime");
+    assert!(!run_dir.exists(), "{} survived the next start", run_dir.display());
+    assert_eq!(containers_of(owner.trim()).await, Vec::<String>::new());
+}

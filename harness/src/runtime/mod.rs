@@ -246,7 +246,8 @@ async fn resolve_kind(
     kind: RuntimeKind,
     profile: &BackendProfile,
 ) -> Result<(RuntimeKind, String), RuntimeError> {
-    let engine = docker::engine_answers().await;
+    // Local needs no engine: do not spend a probe on it.
+    let engine = kind != RuntimeKind::Local && docker::engine_answers().await;
     let images = |engine: bool| async move {
         if !engine {
             return Err("no docker engine answers".to_string());
