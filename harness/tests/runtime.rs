@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use harness::runtime::process::pid_alive;
 use harness::runtime::sweep::{containers_of, owner_id};
-use harness::runtime::{
-    BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource,
-};
+use harness::runtime::{BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource};
 use mysql_async::prelude::Queryable;
 use rstest::rstest;
 
@@ -110,14 +108,22 @@ async fn get(url: &str) -> Result<(u16, String), String> {
 #[case::local(RuntimeKind::Local)]
 #[case::docker(RuntimeKind::Docker)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(#[case] kind: RuntimeKind) {
-    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(
+    #[case] kind: RuntimeKind,
+) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else {
+        return;
+    };
     assert_eq!(rt.kind(), kind);
     let a = rt.database(&tenant_db(), SCHEMA).await.expect("database a");
     let b = rt.database(&tenant_db(), SCHEMA).await.expect("database b");
     assert_eq!(a.name, "live_demo");
     assert_eq!(b.name, "live_demo_2");
-    assert_eq!((a.host.as_str(), a.port), (b.host.as_str(), b.port), "one shared server");
+    assert_eq!(
+        (a.host.as_str(), a.port),
+        (b.host.as_str(), b.port),
+        "one shared server"
+    );
 
     // The backend's way in: TCP to 127.0.0.1 as live_user with the tenant's password.
     let opts = mysql_async::OptsBuilder::default()
@@ -126,20 +132,30 @@ async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(#[case]
         .user(Some("live_user"))
         .pass(Some("live_pwd"))
         .db_name(Some(a.name.clone()));
-    let mut conn = mysql_async::Conn::new(opts).await.expect("live_user logs in over TCP");
-    conn.query_drop("INSERT INTO live_data (userid, status, title) VALUES ('anchor01', 1, 'it''s live')")
+    let mut conn = mysql_async::Conn::new(opts)
         .await
-        .expect("insert");
+        .expect("live_user logs in over TCP");
+    conn.query_drop(
+        "INSERT INTO live_data (userid, status, title) VALUES ('anchor01', 1, 'it''s live')",
+    )
+    .await
+    .expect("insert");
     let tz: Option<String> = conn.query_first("SELECT @@time_zone").await.expect("tz");
     assert_eq!(tz.as_deref(), Some("+08:00"));
     drop(conn);
 
-    let rows_a = a.query_rows("SELECT userid, status, title FROM live_data").await.expect("rows a");
+    let rows_a = a
+        .query_rows("SELECT userid, status, title FROM live_data")
+        .await
+        .expect("rows a");
     assert_eq!(rows_a.len(), 1);
     assert_eq!(rows_a[0]["userid"], serde_json::json!("anchor01"));
     assert_eq!(rows_a[0]["status"], serde_json::json!(1));
     assert_eq!(rows_a[0]["title"], serde_json::json!("it's live"));
-    let rows_b = b.query_rows("SELECT * FROM live_data").await.expect("rows b");
+    let rows_b = b
+        .query_rows("SELECT * FROM live_data")
+        .await
+        .expect("rows b");
     assert!(rows_b.is_empty(), "scenario b sees a's data: {rows_b:?}");
     let tables = b.query_rows("SHOW TABLES").await.expect("tables");
     assert_eq!(tables.len(), 2, "schema applied in b: {tables:?}");
@@ -159,7 +175,12 @@ async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(#[case]
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let c = reused.expect("the name live_demo is reused after the drop");
-    assert!(c.query_rows("SELECT * FROM live_data").await.expect("rows c").is_empty());
+    assert!(
+        c.query_rows("SELECT * FROM live_data")
+            .await
+            .expect("rows c")
+            .is_empty()
+    );
 }
 
 #[rstest]
@@ -167,7 +188,9 @@ async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(#[case]
 #[case::docker(RuntimeKind::Docker)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_with_another_password_gets_its_own_server(#[case] kind: RuntimeKind) {
-    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+    let Some(rt) = runtime(kind, perl_profile(true)).await else {
+        return;
+    };
     let a = rt.database(&tenant_db(), SCHEMA).await.expect("a");
     let other = DbSpec {
         password: "another".to_string(),
@@ -182,7 +205,9 @@ async fn an_account_with_another_password_gets_its_own_server(#[case] kind: Runt
         .user(Some("live_user"))
         .pass(Some("another"))
         .db_name(Some(b.name.clone()));
-    mysql_async::Conn::new(opts).await.expect("live_user/another logs in to the second server");
+    mysql_async::Conn::new(opts)
+        .await
+        .expect("live_user/another logs in to the second server");
 }
 
 #[rstest]
@@ -195,9 +220,14 @@ async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
     #[case] kind: RuntimeKind,
     #[case] ready_line: bool,
 ) {
-    let Some(rt) = runtime(kind, perl_profile(ready_line)).await else { return };
+    let Some(rt) = runtime(kind, perl_profile(ready_line)).await else {
+        return;
+    };
     let db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
-    let mut backend = rt.start_backend(&backend_files(&db.name)).await.expect("backend starts");
+    let mut backend = rt
+        .start_backend(&backend_files(&db.name))
+        .await
+        .expect("backend starts");
     let base = backend.base_url().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
@@ -207,16 +237,29 @@ async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
     let logs = backend.log_files().expect("logs");
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0].0, "interface_info.log");
-    assert!(logs[0].1.contains("request:GET /interface.php HTTP/1.1"), "{}", logs[0].1);
+    assert!(
+        logs[0].1.contains("request:GET /interface.php HTTP/1.1"),
+        "{}",
+        logs[0].1
+    );
 
     backend.restart().await.expect("restart");
     assert_eq!(backend.base_url(), base, "same port after restart");
-    get(&format!("{base}/again")).await.expect("serves after restart");
+    get(&format!("{base}/again"))
+        .await
+        .expect("serves after restart");
     let logs = backend.log_files().expect("logs");
-    assert!(logs[0].1.contains("request:GET /again"), "log kept across restart: {}", logs[0].1);
+    assert!(
+        logs[0].1.contains("request:GET /again"),
+        "log kept across restart: {}",
+        logs[0].1
+    );
 
     backend.stop().await.expect("stop");
-    assert!(get(&format!("{base}/interface.php")).await.is_err(), "stopped backend still answers");
+    assert!(
+        get(&format!("{base}/interface.php")).await.is_err(),
+        "stopped backend still answers"
+    );
     backend.stop().await.expect("a second stop is harmless");
 }
 
@@ -225,13 +268,18 @@ async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
 #[case::docker(RuntimeKind::Docker)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_that_refuses_its_config_reports_exit_code_and_stderr(#[case] kind: RuntimeKind) {
-    let Some(rt) = runtime(kind, perl_profile(true)).await else { return };
+    let Some(rt) = runtime(kind, perl_profile(true)).await else {
+        return;
+    };
     let mut files = backend_files("live_demo");
     files.push(("conf/broken".to_string(), String::new()));
     match rt.start_backend(&files).await {
         Err(RuntimeError::BackendExited { status, stderr }) => {
             assert_eq!(status, Some(2));
-            assert!(stderr.contains("conf/broken: refusing to start"), "{stderr}");
+            assert!(
+                stderr.contains("conf/broken: refusing to start"),
+                "{stderr}"
+            );
         }
         Err(e) => panic!("unexpected error {e}"),
         Ok(b) => panic!("backend started at {}", b.base_url()),
@@ -259,15 +307,23 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
         eprintln!("skipping: minilvb is not built yet (cargo build -p minilvb)");
         return;
     };
-    let Some(rt) = runtime(kind, BackendProfile::minilvb()).await else { return };
-    let db = rt.database(&tenant_db(), &schema).await.expect("db with minilvb's schema");
+    let Some(rt) = runtime(kind, BackendProfile::minilvb()).await else {
+        return;
+    };
+    let db = rt
+        .database(&tenant_db(), &schema)
+        .await
+        .expect("db with minilvb's schema");
     let tables = db.query_rows("SHOW TABLES").await.expect("tables");
     let names: Vec<String> = tables
         .iter()
         .filter_map(|r| r.values().next().and_then(|v| v.as_str()).map(String::from))
         .collect();
     for table in ["group_info", "live_data", "tape_data"] {
-        assert!(names.iter().any(|n| n == table), "{table} missing in {names:?}");
+        assert!(
+            names.iter().any(|n| n == table),
+            "{table} missing in {names:?}"
+        );
     }
     let route = format!(
         "[DB]\nHOST=127.0.0.1\nPORT={}\nDBNAME={}\nUSER=live_user\nPASSWD=live_pwd\n\
@@ -289,11 +345,18 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
         }
         Err(e) => panic!("minilvb did not start: {e}"),
     };
-    let (status, body) = get(&format!("{}/interface.php", backend.base_url())).await.expect("health");
+    let (status, body) = get(&format!("{}/interface.php", backend.base_url()))
+        .await
+        .expect("health");
     assert_eq!(status, 200);
     assert!(body.contains("4001"), "{body}");
     backend.restart().await.expect("restart");
-    assert_eq!(get(&format!("{}/interface.php", backend.base_url())).await.map(|r| r.0), Ok(200));
+    assert_eq!(
+        get(&format!("{}/interface.php", backend.base_url()))
+            .await
+            .map(|r| r.0),
+        Ok(200)
+    );
 }
 
 const OUT_DEFINE: &str = r#"<?php
@@ -332,9 +395,14 @@ async fn nothing_survives_a_panicking_test(#[case] kind: RuntimeKind) {
     let started = std::sync::Arc::new(std::sync::Mutex::new(Started::default()));
     let record = started.clone();
     let outcome = tokio::spawn(async move {
-        let rt = Runtime::start(kind, perl_profile(true)).await.expect("runtime");
+        let rt = Runtime::start(kind, perl_profile(true))
+            .await
+            .expect("runtime");
         let _db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
-        let backend = rt.start_backend(&backend_files("live_demo")).await.expect("backend");
+        let backend = rt
+            .start_backend(&backend_files("live_demo"))
+            .await
+            .expect("backend");
         let mut pids = rt.server_pids().await;
         pids.extend(backend.pid());
         let mut containers = rt.server_containers().await;
@@ -364,10 +432,17 @@ async fn nothing_survives_a_panicking_test(#[case] kind: RuntimeKind) {
     for pid in &started.pids {
         assert!(!pid_alive(*pid), "process {pid} survived the panic");
     }
-    assert!(!started.run_dir.exists(), "{} survived the panic", started.run_dir.display());
+    assert!(
+        !started.run_dir.exists(),
+        "{} survived the panic",
+        started.run_dir.display()
+    );
     let left = containers_of(&owner_id()).await;
     for id in &started.containers {
-        assert!(!left.iter().any(|l| id.starts_with(l.as_str())), "container {id} survived the panic");
+        assert!(
+            !left.iter().any(|l| id.starts_with(l.as_str())),
+            "container {id} survived the panic"
+        );
     }
 }
 
@@ -381,9 +456,14 @@ async fn helper_run_until_killed() {
         Ok("local") => RuntimeKind::Local,
         _ => return,
     };
-    let rt = Runtime::start(kind, perl_profile(true)).await.expect("runtime");
+    let rt = Runtime::start(kind, perl_profile(true))
+        .await
+        .expect("runtime");
     let _db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
-    let backend = rt.start_backend(&backend_files("live_demo")).await.expect("backend");
+    let backend = rt
+        .start_backend(&backend_files("live_demo"))
+        .await
+        .expect("backend");
     let mut pids: Vec<String> = rt.server_pids().await.iter().map(u32::to_string).collect();
     pids.extend(backend.pid().map(|p| p.to_string()));
     let mut containers = rt.server_containers().await;
@@ -404,16 +484,28 @@ async fn helper_run_until_killed() {
 async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeKind) {
     use tokio::io::AsyncBufReadExt;
     if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
-        assert!(std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"), "{e}");
+        assert!(
+            std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "{e}"
+        );
         eprintln!("skipping: {e}");
         return;
     }
     let exe = std::env::current_exe().expect("test binary");
     let mut child = tokio::process::Command::new(exe)
-        .args(["--ignored", "--exact", "helper_run_until_killed", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "helper_run_until_killed",
+            "--nocapture",
+        ])
         .env(
             "TCHARNESS_HELPER_KIND",
-            if kind == RuntimeKind::Docker { "docker" } else { "local" },
+            if kind == RuntimeKind::Docker {
+                "docker"
+            } else {
+                "local"
+            },
         )
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -437,7 +529,12 @@ async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeK
     let run_dir = std::path::PathBuf::from(parts.next().unwrap_or_default());
     let list = |p: Option<&str>, key: &str| -> Vec<String> {
         p.and_then(|s| s.strip_prefix(key))
-            .map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect())
+            .map(|s| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let pids: Vec<u32> = list(parts.next(), "pids=")
@@ -462,11 +559,20 @@ async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeK
         assert!(!pid_alive(*pid), "process {pid} outlived its killed run");
     }
     if kind == RuntimeKind::Docker {
-        assert!(!containers_of(owner.trim()).await.is_empty(), "containers outlive a SIGKILL");
+        assert!(
+            !containers_of(owner.trim()).await.is_empty(),
+            "containers outlive a SIGKILL"
+        );
     }
 
     // The next run sweeps the rest.
-    let _next = Runtime::start(kind, perl_profile(true)).await.expect("next runtime");
-    assert!(!run_dir.exists(), "{} survived the next start", run_dir.display());
+    let _next = Runtime::start(kind, perl_profile(true))
+        .await
+        .expect("next runtime");
+    assert!(
+        !run_dir.exists(),
+        "{} survived the next start",
+        run_dir.display()
+    );
     assert_eq!(containers_of(owner.trim()).await, Vec::<String>::new());
 }

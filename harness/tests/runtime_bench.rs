@@ -41,7 +41,9 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
         return (minilvb, schema, files);
     }
     let root = "/srv/bench".to_string();
-    let argv: Vec<String> = ["perl", "{root}/server.pl", "{port}"].map(String::from).to_vec();
+    let argv: Vec<String> = ["perl", "{root}/server.pl", "{port}"]
+        .map(String::from)
+        .to_vec();
     let profile = BackendProfile {
         name: "perl-bench".to_string(),
         command: Some(argv.clone()),
@@ -122,7 +124,11 @@ async fn runtime_startup() {
             }
             let (db_rss, be_rss) = match kind {
                 RuntimeKind::Local => (
-                    rt.server_pids().await.iter().map(|p| rss_kib(*p)).sum::<u64>(),
+                    rt.server_pids()
+                        .await
+                        .iter()
+                        .map(|p| rss_kib(*p))
+                        .sum::<u64>(),
                     backend.pid().map(rss_kib).unwrap_or(0),
                 ),
                 _ => (
@@ -143,7 +149,11 @@ async fn runtime_startup() {
                  one more scenario {}, MariaDB RSS {} MiB, backend RSS {} MiB",
                 ms(t_rt),
                 ms(cold),
-                marginal.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(" / "),
+                marginal
+                    .iter()
+                    .map(|d| ms(*d))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
                 db_rss / 1024,
                 be_rss / 1024
             );

@@ -33,10 +33,12 @@ impl ServerAddr {
     }
 
     pub async fn connect(&self, db: Option<&str>) -> Result<Conn, RuntimeError> {
-        Conn::new(self.opts(db)).await.map_err(|e| RuntimeError::Db {
-            what: format!("connect to MariaDB at {}:{}", self.host, self.port),
-            message: e.to_string(),
-        })
+        Conn::new(self.opts(db))
+            .await
+            .map_err(|e| RuntimeError::Db {
+                what: format!("connect to MariaDB at {}:{}", self.host, self.port),
+                message: e.to_string(),
+            })
     }
 }
 

@@ -121,7 +121,11 @@ async fn wait_accepting(
             return Err(format!(
                 "MariaDB container {} {}: {}",
                 container.id(),
-                if stopped { "stopped" } else { "not ready within 60 s" },
+                if stopped {
+                    "stopped"
+                } else {
+                    "not ready within 60 s"
+                },
                 container_stderr(container).await
             ));
         }

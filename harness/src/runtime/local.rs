@@ -76,12 +76,11 @@ impl LocalMariadb {
                 ])
                 .env(RUN_ENV, run_dir)
                 .stderr(Stdio::null());
-            let mut child = ChildProcess::spawn(command, libc::SIGTERM).map_err(|e| {
-                RuntimeError::Spawn {
+            let mut child =
+                ChildProcess::spawn(command, libc::SIGTERM).map_err(|e| RuntimeError::Spawn {
                     what: "mariadbd".to_string(),
                     message: e.to_string(),
-                }
-            })?;
+                })?;
             let addr = ServerAddr {
                 host: "127.0.0.1".to_string(),
                 port,
@@ -124,7 +123,13 @@ async fn template_datadir(run_dir: &Path) -> Result<std::path::PathBuf, RuntimeE
         .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
         .unwrap_or("unknown")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let base = run_dir.parent().unwrap_or(run_dir);
     let template = base.join(format!("template-{version}"));

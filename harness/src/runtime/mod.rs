@@ -82,7 +82,7 @@ struct DbServer {
 
 enum ServerProcess {
     Local(local::LocalMariadb),
-    Docker(docker::MariadbContainer),
+    Docker(Box<docker::MariadbContainer>),
 }
 
 struct RuntimeInner {
@@ -101,7 +101,10 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub async fn start(kind: RuntimeKind, profile: BackendProfile) -> Result<Runtime, RuntimeError> {
+    pub async fn start(
+        kind: RuntimeKind,
+        profile: BackendProfile,
+    ) -> Result<Runtime, RuntimeError> {
         let (kind, reason) = resolve_kind(kind, &profile).await?;
         let sweptprocesses = tokio::task::spawn_blocking(sweep::sweep_local)
             .await
@@ -110,7 +113,8 @@ impl Runtime {
             sweep::sweep_containers().await;
         }
         let _ = sweptprocesses;
-        let run = Arc::new(RunDir::create().map_err(|e| local::io_err("create the run directory", e))?);
+        let run =
+            Arc::new(RunDir::create().map_err(|e| local::io_err("create the run directory", e))?);
         let inner = Arc::new(RuntimeInner {
             kind,
             reason,
@@ -177,14 +181,21 @@ impl Runtime {
 
     /// A private, empty database for one scenario with the schema applied (the schema text may be mutated by
     /// the scenario). The actual name is `spec.name` when free on the server, else `spec.name_N`.
-    pub async fn database(&self, spec: &DbSpec, schema_sql: &str) -> Result<ScenarioDb, RuntimeError> {
+    pub async fn database(
+        &self,
+        spec: &DbSpec,
+        schema_sql: &str,
+    ) -> Result<ScenarioDb, RuntimeError> {
         let (server, name) = {
             let mut servers = self.inner.servers.lock().await;
             let claimed = servers.iter().find_map(|s| {
                 let mut ledger = s.ledger.lock().ok()?;
-                ledger
-                    .accepts(&spec.user, &spec.password)
-                    .then(|| (s.clone(), ledger.claim(&spec.name, &spec.user, &spec.password)))
+                ledger.accepts(&spec.user, &spec.password).then(|| {
+                    (
+                        s.clone(),
+                        ledger.claim(&spec.name, &spec.user, &spec.password),
+                    )
+                })
             });
             match claimed {
                 Some(found) => found,
@@ -208,13 +219,23 @@ impl Runtime {
             password: spec.password.clone(),
             server,
         };
-        db::create_database(&db.server.addr, &name, &spec.user, &spec.password, schema_sql).await?;
+        db::create_database(
+            &db.server.addr,
+            &name,
+            &spec.user,
+            &spec.password,
+            schema_sql,
+        )
+        .await?;
         Ok(db)
     }
 
     /// Starts the backend with these files written under its root (e.g. "conf/OutDefine.php"), the log
     /// directory created. Returns once it answers its health URL.
-    pub async fn start_backend(&self, files: &[(String, String)]) -> Result<BackendInstance, RuntimeError> {
+    pub async fn start_backend(
+        &self,
+        files: &[(String, String)],
+    ) -> Result<BackendInstance, RuntimeError> {
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
         let dir = self.inner.run.path().join(format!("backend-{n}"));
         let root = dir.join("root");
@@ -254,7 +275,9 @@ async fn resolve_kind(
         }
         let mariadb = format!("{}:{}", docker::MARIADB_IMAGE.0, docker::MARIADB_IMAGE.1);
         if !docker::image_exists(&mariadb).await {
-            return Err(format!("image {mariadb} is missing (run scripts/images.sh)"));
+            return Err(format!(
+                "image {mariadb} is missing (run scripts/images.sh)"
+            ));
         }
         match &profile.image {
             None => Err(format!("profile {} names no image", profile.name)),
@@ -267,7 +290,10 @@ async fn resolve_kind(
     match kind {
         RuntimeKind::Local => Ok((RuntimeKind::Local, "local processes requested".to_string())),
         RuntimeKind::Docker => match images(engine).await {
-            Ok(()) => Ok((RuntimeKind::Docker, "docker requested; engine answered".to_string())),
+            Ok(()) => Ok((
+                RuntimeKind::Docker,
+                "docker requested; engine answered".to_string(),
+            )),
             Err(why) => Err(RuntimeError::DockerUnavailable(why)),
         },
         RuntimeKind::Auto => match images(engine).await {
@@ -290,7 +316,10 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     let (addr, process) = match inner.kind {
         RuntimeKind::Docker => {
             let container = docker::MariadbContainer::start().await?;
-            (container.addr.clone(), ServerProcess::Docker(container))
+            (
+                container.addr.clone(),
+                ServerProcess::Docker(Box::new(container)),
+            )
         }
         _ => {
             let n = inner.seq.fetch_add(1, Ordering::Relaxed);
@@ -302,7 +331,7 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     Ok(DbServer {
         addr,
         ledger: Mutex::new(ServerLedger::default()),
-        process: process,
+        process,
     })
 }
 
@@ -467,13 +496,10 @@ impl BackendInstance {
                 child.stop(Duration::from_secs(5)).await;
             }
             Running::Docker(container) => {
-                container
-                    .rm()
-                    .await
-                    .map_err(|e| RuntimeError::Docker {
-                        what: "remove the backend container".to_string(),
-                        message: e.to_string(),
-                    })?;
+                container.rm().await.map_err(|e| RuntimeError::Docker {
+                    what: "remove the backend container".to_string(),
+                    message: e.to_string(),
+                })?;
             }
         }
         Ok(())
@@ -497,12 +523,16 @@ impl BackendInstance {
         match self.runtime.kind {
             RuntimeKind::Docker => {
                 let image = profile.image.clone().ok_or_else(|| {
-                    RuntimeError::DockerUnavailable(format!("profile {} names no image", profile.name))
+                    RuntimeError::DockerUnavailable(format!(
+                        "profile {} names no image",
+                        profile.name
+                    ))
                 })?;
                 let args = profile::substitute(&profile.image_args, &profile.root, host, port);
                 let host_root = self.root.display().to_string();
                 let container =
-                    docker::start_backend_container(&image, args, &host_root, &profile.root).await?;
+                    docker::start_backend_container(&image, args, &host_root, &profile.root)
+                        .await?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => Some(wait_container_line(&container, prefix).await?),
                     None => None,
@@ -511,10 +541,13 @@ impl BackendInstance {
                 self.finish_launch(announced, port).await
             }
             _ => {
-                let command = profile.command.clone().ok_or_else(|| RuntimeError::Profile {
-                    path: format!("profile {}", profile.name),
-                    message: "no `command` for the local provider".to_string(),
-                })?;
+                let command = profile
+                    .command
+                    .clone()
+                    .ok_or_else(|| RuntimeError::Profile {
+                        path: format!("profile {}", profile.name),
+                        message: "no `command` for the local provider".to_string(),
+                    })?;
                 let root = self.root.display().to_string();
                 let argv = profile::substitute(&command, &root, host, port);
                 let Some((program, args)) = argv.split_first() else {
@@ -532,11 +565,12 @@ impl BackendInstance {
                     .current_dir(&self.root)
                     .env(RUN_ENV, self.runtime.run.path())
                     .stderr(stderr);
-                let mut child =
-                    ChildProcess::spawn(command, libc::SIGKILL).map_err(|e| RuntimeError::Spawn {
+                let mut child = ChildProcess::spawn(command, libc::SIGKILL).map_err(|e| {
+                    RuntimeError::Spawn {
                         what: format!("backend {program}"),
                         message: e.to_string(),
-                    })?;
+                    }
+                })?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => match wait_child_line(&mut child, prefix).await {
                         Ok(addr) => Some(addr),
@@ -559,7 +593,11 @@ impl BackendInstance {
     }
 
     /// Settles the address and waits for the health URL.
-    async fn finish_launch(&mut self, announced: Option<String>, port: u16) -> Result<(), RuntimeError> {
+    async fn finish_launch(
+        &mut self,
+        announced: Option<String>,
+        port: u16,
+    ) -> Result<(), RuntimeError> {
         let addr = announced.unwrap_or_else(|| format!("127.0.0.1:{port}"));
         let port = addr
             .rsplit_once(':')

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-type SpawnRequest = (Command, std_mpsc::Sender<std::io::Result<std::process::Child>>);
+type SpawnRequest = (
+    Command,
+    std_mpsc::Sender<std::io::Result<std::process::Child>>,
+);
 
 fn spawner() -> &'static std::sync::Mutex<std_mpsc::Sender<SpawnRequest>> {
     static SPAWNER: OnceLock<std::sync::Mutex<std_mpsc::Sender<SpawnRequest>>> = OnceLock::new();
@@ -113,8 +116,7 @@ impl ChildProcess {
     /// Waits until the child ends.
     pub async fn wait(&mut self) -> Option<ExitStatus> {
         let mut exit = self.exit.clone();
-        let status = exit.wait_for(|s| s.is_some()).await.ok().and_then(|s| *s);
-        status
+        exit.wait_for(|s| s.is_some()).await.ok().and_then(|s| *s)
     }
 
     fn signal(&self, signal: i32) {

@@ -216,10 +216,22 @@ mod tests {
     #[test]
     fn the_builtin_profile_follows_the_contract() {
         let p = BackendProfile::minilvb();
-        let argv = substitute(p.command.as_deref().unwrap_or_default(), "/r", "127.0.0.1", 0);
+        let argv = substitute(
+            p.command.as_deref().unwrap_or_default(),
+            "/r",
+            "127.0.0.1",
+            0,
+        );
         assert_eq!(
             argv,
-            ["minilvb", "serve", "--root", "/r", "--listen", "127.0.0.1:0"]
+            [
+                "minilvb",
+                "serve",
+                "--root",
+                "/r",
+                "--listen",
+                "127.0.0.1:0"
+            ]
         );
         assert_eq!(p.health_path, "/interface.php");
         assert_eq!(p.log_dir, "log");
@@ -240,12 +252,18 @@ mod tests {
     fn a_profile_without_command_or_image_is_refused_with_its_path() {
         let err = BackendProfile::from_toml("name = \"x\"\n", Path::new("p.toml"));
         let text = err.map(|_| ()).map_err(|e| e.to_string());
-        assert!(matches!(&text, Err(m) if m.contains("p.toml") && m.contains("command")), "{text:?}");
+        assert!(
+            matches!(&text, Err(m) if m.contains("p.toml") && m.contains("command")),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn an_unknown_key_is_refused() {
-        let err = BackendProfile::from_toml("name = \"x\"\ncommand=[\"a\"]\nbogus = 1\n", Path::new("p.toml"));
+        let err = BackendProfile::from_toml(
+            "name = \"x\"\ncommand=[\"a\"]\nbogus = 1\n",
+            Path::new("p.toml"),
+        );
         assert!(err.is_err());
     }
 }

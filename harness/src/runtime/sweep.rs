@@ -18,7 +18,8 @@ pub const RUN_ENV: &str = "TCHARNESS_RUN";
 /// a disk made installing a datadir take ~5 s instead of ~0.8 s; else the temp directory.
 pub fn runs_base() -> PathBuf {
     let shm = Path::new("/dev/shm");
-    let base = if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly()) {
+    let base = if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly())
+    {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
@@ -104,13 +105,20 @@ pub fn kill_marked_processes(run_dir: &Path) -> usize {
         return 0;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
             continue;
         };
-        if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == marker.as_bytes())
+        {
             // SAFETY: kill(2) on a process we identified as a leftover of a dead run.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
