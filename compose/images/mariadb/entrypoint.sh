@@ -19,7 +19,9 @@ if [ ! -d "$DATADIR/mysql" ]; then
   fi
   if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
     {
-      echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      for host in localhost 127.0.0.1 ::1; do
+        echo "ALTER USER IF EXISTS 'root'@'$host' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      done
       echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
       echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
     } >> "$INIT"
