@@ -47,7 +47,8 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
             ),
             (
                 "conf/cdn.route.ini".to_string(),
-                "[DB]\nHOST=127.0.0.1\nDBNAME=live_demo\nUSER=live_user\nPASSWD=live_pwd\nPORT=3306\n"
+                "[DB]\nHOST=127.0.0.1\nDBNAME={dbname}\nUSER=live_user\nPASSWD=live_pwd\nPORT={dbport}\n\
+                 [LIVE_WEBSERVICE]\nURL=http://127.0.0.1:9/common_access\nTIMEOUT=3000\n"
                     .to_string(),
             ),
             ("conf/OutDefine.php".to_string(), OUT_DEFINE.to_string()),
@@ -71,6 +72,22 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
     };
     let files = vec![("server.pl".to_string(), PERL_BACKEND.to_string())];
     (profile, SCHEMA.to_string(), files)
+}
+
+/// The scenario's files with its database filled in.
+fn files_for(
+    files: &[(String, String)],
+    db: &harness::runtime::ScenarioDb,
+) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|(name, text)| {
+            let text = text
+                .replace("{dbname}", &db.name)
+                .replace("{dbport}", &db.port.to_string());
+            (name.clone(), text)
+        })
+        .collect()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -125,14 +142,20 @@ async fn runtime_startup() {
                 .expect("runtime");
             let t_rt = t0.elapsed();
             let db = rt.database(&spec, &schema).await.expect("db");
-            let backend = rt.start_backend(&files).await.expect("backend");
+            let backend = rt
+                .start_backend(&files_for(&files, &db))
+                .await
+                .expect("backend");
             let cold = t0.elapsed();
             let mut marginal = Vec::new();
             let mut keep = Vec::new();
             for _ in 0..3 {
                 let t1 = Instant::now();
                 let db2 = rt.database(&spec, &schema).await.expect("db2");
-                let b2 = rt.start_backend(&files).await.expect("backend2");
+                let b2 = rt
+                    .start_backend(&files_for(&files, &db2))
+                    .await
+                    .expect("backend2");
                 marginal.push(t1.elapsed());
                 keep.push((db2, b2));
             }
