@@ -578,3 +578,55 @@ async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeK
     );
     assert_eq!(containers_of(owner.trim()).await, Vec::<String>::new());
 }
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_scenarios_share_one_server_and_stay_apart(#[case] kind: RuntimeKind) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else {
+        return;
+    };
+    let scenario = |i: usize| {
+        let rt = &rt;
+        async move {
+            let db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+            let backend = rt
+                .start_backend(&backend_files(&db.name))
+                .await
+                .expect("backend");
+            let insert = format!("INSERT INTO live_data (userid) VALUES ('anchor{i}')");
+            db.query_rows(&insert).await.expect("insert");
+            let (_, body) = get(&format!("{}/interface.php", backend.base_url()))
+                .await
+                .expect("health");
+            (db, backend, body)
+        }
+    };
+    let results = futures::future::join_all((0..4).map(scenario)).await;
+    let mut names: Vec<&str> = results.iter().map(|(db, _, _)| db.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["live_demo", "live_demo_2", "live_demo_3", "live_demo_4"]
+    );
+    let mut urls: Vec<&str> = results.iter().map(|(_, b, _)| b.base_url()).collect();
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 4, "one backend each");
+    for (db, _, body) in &results {
+        assert!(
+            body.contains(&format!("\"dbname\":\"{}\"", db.name)),
+            "{body}"
+        );
+        let rows = db
+            .query_rows("SELECT userid FROM live_data")
+            .await
+            .expect("rows");
+        assert_eq!(rows.len(), 1, "{}: {rows:?}", db.name);
+    }
+    assert_eq!(
+        rt.server_pids().await.len() + rt.server_containers().await.len(),
+        1
+    );
+}
