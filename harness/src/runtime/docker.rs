@@ -62,7 +62,48 @@ fn docker_err(what: &str, e: impl std::fmt::Display) -> RuntimeError {
 /// A MariaDB container, removed on drop.
 pub struct MariadbContainer {
     pub addr: ServerAddr,
-    pub container: ContainerAsync<GenericImage>,
+    pub container: OwnedContainer,
+}
+
+/// A container removed when dropped, also outside a tokio runtime (where testcontainers' own drop would
+/// panic): then it is removed through the docker CLI and the handle is leaked.
+pub struct OwnedContainer(Option<ContainerAsync<GenericImage>>);
+
+impl OwnedContainer {
+    pub fn new(container: ContainerAsync<GenericImage>) -> OwnedContainer {
+        OwnedContainer(Some(container))
+    }
+
+    pub fn get(&self) -> Option<&ContainerAsync<GenericImage>> {
+        self.0.as_ref()
+    }
+
+    /// Removes the container now.
+    pub async fn remove(&mut self) -> Result<(), testcontainers::TestcontainersError> {
+        match self.0.take() {
+            Some(container) => container.rm().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for OwnedContainer {
+    fn drop(&mut self) {
+        let Some(container) = self.0.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            drop(container);
+        } else {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v", container.id()])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            std::mem::forget(container);
+        }
+    }
 }
 
 impl MariadbContainer {
@@ -90,7 +131,10 @@ impl MariadbContainer {
                         root_password: String::new(),
                     };
                     match wait_accepting(&addr, &container).await {
-                        Ok(()) => return Ok(MariadbContainer { addr, container }),
+                        Ok(()) => {
+                            let container = OwnedContainer::new(container);
+                            return Ok(MariadbContainer { addr, container });
+                        }
                         Err(e) => last = e,
                     }
                 }

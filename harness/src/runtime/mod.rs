@@ -78,6 +78,8 @@ struct DbServer {
     addr: ServerAddr,
     ledger: Mutex<ServerLedger>,
     process: ServerProcess,
+    // Last: a server outliving its `Runtime` (held by a ScenarioDb) keeps its datadir until it stops.
+    _run: Arc<RunDir>,
 }
 
 enum ServerProcess {
@@ -173,7 +175,7 @@ impl Runtime {
         servers
             .iter()
             .filter_map(|s| match &s.process {
-                ServerProcess::Docker(c) => Some(c.container.id().to_string()),
+                ServerProcess::Docker(c) => c.container.get().map(|c| c.id().to_string()),
                 ServerProcess::Local(_) => None,
             })
             .collect()
@@ -332,6 +334,7 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
         addr,
         ledger: Mutex::new(ServerLedger::default()),
         process,
+        _run: inner.run.clone(),
     })
 }
 
@@ -418,7 +421,7 @@ enum Running {
         child: ChildProcess,
         stderr: PathBuf,
     },
-    Docker(Box<ContainerAsync<GenericImage>>),
+    Docker(Box<docker::OwnedContainer>),
 }
 
 /// A running (or stopped) backend of one scenario.
@@ -468,14 +471,17 @@ impl BackendInstance {
         match &self.running {
             Running::Stopped => String::new(),
             Running::Local { stderr, .. } => std::fs::read_to_string(stderr).unwrap_or_default(),
-            Running::Docker(c) => docker::container_stderr(c).await,
+            Running::Docker(c) => match c.get() {
+                Some(c) => docker::container_stderr(c).await,
+                None => String::new(),
+            },
         }
     }
 
     /// Id of the backend container (None for local or when stopped), for leak checks.
     pub fn container_id(&self) -> Option<String> {
         match &self.running {
-            Running::Docker(c) => Some(c.id().to_string()),
+            Running::Docker(c) => c.get().map(|c| c.id().to_string()),
             _ => None,
         }
     }
@@ -495,8 +501,8 @@ impl BackendInstance {
             Running::Local { mut child, .. } => {
                 child.stop(Duration::from_secs(5)).await;
             }
-            Running::Docker(container) => {
-                container.rm().await.map_err(|e| RuntimeError::Docker {
+            Running::Docker(mut owned) => {
+                owned.remove().await.map_err(|e| RuntimeError::Docker {
                     what: "remove the backend container".to_string(),
                     message: e.to_string(),
                 })?;
@@ -537,7 +543,7 @@ impl BackendInstance {
                     Some(prefix) => Some(wait_container_line(&container, prefix).await?),
                     None => None,
                 };
-                self.running = Running::Docker(Box::new(container));
+                self.running = Running::Docker(Box::new(docker::OwnedContainer::new(container)));
                 self.finish_launch(announced, port).await
             }
             _ => {
