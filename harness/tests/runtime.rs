@@ -630,3 +630,60 @@ async fn parallel_scenarios_share_one_server_and_stay_apart(#[case] kind: Runtim
         1
     );
 }
+
+/// A runtime outliving the tokio runtime it was made in (e.g. dropped by a static at exit) still removes its
+/// containers and processes.
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+fn a_runtime_dropped_outside_tokio_leaves_nothing(#[case] kind: RuntimeKind) {
+    let tokio_rt = tokio::runtime::Runtime::new().expect("tokio");
+    let started = tokio_rt.block_on(async {
+        if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
+            assert!(
+                std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"),
+                "{e}"
+            );
+            eprintln!("skipping: {e}");
+            return None;
+        }
+        let rt = Runtime::start(kind, perl_profile(true))
+            .await
+            .expect("runtime");
+        let backend = rt
+            .start_backend(&backend_files("live_demo"))
+            .await
+            .expect("backend");
+        let mut pids = rt.server_pids().await;
+        pids.extend(backend.pid());
+        let mut containers = rt.server_containers().await;
+        containers.extend(backend.container_id());
+        Some((rt, backend, pids, containers))
+    });
+    let Some((rt, backend, pids, containers)) = started else {
+        return;
+    };
+    drop(tokio_rt);
+    let run_dir = rt.run_dir().to_path_buf();
+    drop(backend);
+    drop(rt);
+    assert!(!run_dir.exists(), "{}", run_dir.display());
+    // SIGKILL is delivered at once but reaped asynchronously: poll briefly.
+    for _ in 0..100 {
+        if pids.iter().all(|p| !pid_alive(*p)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for pid in &pids {
+        assert!(!pid_alive(*pid), "process {pid} survived");
+    }
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for id in &containers {
+        assert!(!out.contains(id.as_str()), "container {id} survived");
+    }
+}
