@@ -234,6 +234,11 @@ async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
     let (status, body) = get(&format!("{base}/interface.php")).await.expect("health");
     assert_eq!(status, 200);
     assert_eq!(body, r#"{"returnValue":4001,"dbname":"live_demo"}"#);
+    let stdout = backend.stdout().await;
+    assert!(
+        stdout.contains("perl backend listening on http://127.0.0.1:"),
+        "{stdout:?}"
+    );
     let logs = backend.log_files().expect("logs");
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0].0, "interface_info.log");

@@ -76,11 +76,12 @@ impl LocalMariadb {
                 ])
                 .env(RUN_ENV, run_dir)
                 .stderr(Stdio::null());
-            let mut child =
-                ChildProcess::spawn(command, libc::SIGTERM).map_err(|e| RuntimeError::Spawn {
+            let mut child = ChildProcess::spawn(command, libc::SIGTERM, None).map_err(|e| {
+                RuntimeError::Spawn {
                     what: "mariadbd".to_string(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             let addr = ServerAddr {
                 host: "127.0.0.1".to_string(),
                 port,

@@ -466,6 +466,24 @@ impl BackendInstance {
         Ok(files)
     }
 
+    /// What the backend wrote to stdout so far.
+    pub async fn stdout(&self) -> String {
+        match &self.running {
+            Running::Stopped => String::new(),
+            Running::Local { .. } => {
+                std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+            }
+            Running::Docker(c) => match c.get() {
+                Some(c) => c
+                    .stdout_to_vec()
+                    .await
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
+        }
+    }
+
     /// What the backend wrote to stderr so far (its startup errors, for example).
     pub async fn stderr(&self) -> String {
         match &self.running {
@@ -571,12 +589,12 @@ impl BackendInstance {
                     .current_dir(&self.root)
                     .env(RUN_ENV, self.runtime.run.path())
                     .stderr(stderr);
-                let mut child = ChildProcess::spawn(command, libc::SIGKILL).map_err(|e| {
-                    RuntimeError::Spawn {
-                        what: format!("backend {program}"),
-                        message: e.to_string(),
-                    }
-                })?;
+                let mut child =
+                    ChildProcess::spawn(command, libc::SIGKILL, Some(&self.dir.join("stdout.log")))
+                        .map_err(|e| RuntimeError::Spawn {
+                            what: format!("backend {program}"),
+                            message: e.to_string(),
+                        })?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => match wait_child_line(&mut child, prefix).await {
                         Ok(addr) => Some(addr),
@@ -589,6 +607,7 @@ impl BackendInstance {
                     },
                     None => None,
                 };
+                child.close_stdout();
                 self.running = Running::Local {
                     child,
                     stderr: stderr_path,
