@@ -3,7 +3,7 @@
 # every image that already exists and is current).
 #   local/debian:bookworm          debootstrap (minbase) of the Debian mirror apt already uses, docker import
 #   local/tcharness-mariadb:10.11  compose/images/mariadb (Debian's mariadb-server + an init entrypoint)
-#   local/minilvb:latest           compose/images/minilvb (a statically linked `minilvb`; rebuilt when it changes)
+#   local/minilvb:latest           compose/images/minilvb (`minilvb` on the Debian base; rebuilt when it changes)
 # Usage: scripts/images.sh [--no-minilvb]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,18 +46,22 @@ else
   trap - EXIT
 fi
 
-if have local/tcharness-mariadb:10.11; then
+# Rebuilt when its build context changes (the digest is kept as an image label).
+mariadb_digest=$(cat compose/images/mariadb/* | sha256sum | cut -d' ' -f1)
+mariadb_current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.context-sha256" }}' \
+  local/tcharness-mariadb:10.11 2>/dev/null || true)
+if [ "$mariadb_current" = "$mariadb_digest" ]; then
   echo "local/tcharness-mariadb:10.11: present"
 else
   echo "local/tcharness-mariadb:10.11: building (about 20 s)"
-  docker build -q -t local/tcharness-mariadb:10.11 compose/images/mariadb >/dev/null
+  docker build -q --label "tcharness.context-sha256=$mariadb_digest" -t local/tcharness-mariadb:10.11 \
+    compose/images/mariadb >/dev/null
 fi
 
 if [ "$with_minilvb" = 1 ]; then
-  # crt-static with the glibc target gives a self-contained binary for a FROM scratch image.
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release -p minilvb \
-    --target x86_64-unknown-linux-gnu
-  bin=target/x86_64-unknown-linux-gnu/release/minilvb
+  # A plain release build: the image is the same Debian release, so the glibc it links against is there.
+  cargo build --quiet --release -p minilvb
+  bin=target/release/minilvb
   digest=$(sha256sum "$bin" | cut -d' ' -f1)
   current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.binary-sha256" }}' local/minilvb:latest 2>/dev/null || true)
   if [ "$current" = "$digest" ]; then

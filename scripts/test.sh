@@ -3,4 +3,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+
+# Docker for the runtime's container provider: install the engine and debootstrap, start a dockerd of our
+# own when none answers (stopped again on exit), build the images. TCHARNESS_DOCKER=0 skips all of it.
+if [ "${TCHARNESS_DOCKER:-1}" != 0 ]; then
+  bash scripts/deps.sh docker.io debootstrap || echo "test.sh: docker packages not installed" >&2
+  if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    dockerd_log=$(mktemp)
+    dockerd >"$dockerd_log" 2>&1 &
+    dockerd_pid=$!
+    trap 'kill -TERM "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; rm -f "$dockerd_log"' EXIT
+    for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+  if docker info >/dev/null 2>&1 && bash scripts/images.sh; then
+    export TCHARNESS_REQUIRE_DOCKER=1
+  else
+    echo "test.sh: no docker engine or images; container cases are skipped" >&2
+  fi
+fi
+
 cargo test --workspace "$@"

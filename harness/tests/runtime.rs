@@ -234,6 +234,11 @@ async fn a_customer_backend_serves_logs_and_restarts_on_the_same_port(
     let (status, body) = get(&format!("{base}/interface.php")).await.expect("health");
     assert_eq!(status, 200);
     assert_eq!(body, r#"{"returnValue":4001,"dbname":"live_demo"}"#);
+    let stdout = backend.stdout().await;
+    assert!(
+        stdout.contains("perl backend listening on http://127.0.0.1:"),
+        "{stdout:?}"
+    );
     let logs = backend.log_files().expect("logs");
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0].0, "interface_info.log");
@@ -359,15 +364,17 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
     );
 }
 
+/// The healthy tenant's OutDefine.php (V1 constant names; values from scenarios/tenant.toml).
 const OUT_DEFINE: &str = r#"<?php
-define('APPID', 1252000000);
-define('BIZID', 8888);
-define('PUSH_SECRET_KEY', 'push_key_0123456789abcdef');
-define('API_KEY', 'api_key_0123456789abcdef');
-define('COSKEY_APPID', 1252000000);
+define('APP_ID', 1252033264);
+define('APP_BIZID', 8888);
+define('PUSH_URL_KEY', '5d41402abc4b2a76b9719d911017c592');
+define('CALL_BACK_KEY', '7a4f1c2e9b3d8e6f0a1b2c3d4e5f6a7b');
 define('COSKEY_BUCKET', 'minilvb');
-define('COSKEY_SECRECTID', 'AKIDexample');
-define('COSKEY_SECRECTKEY', 'secretexample');
+define('COSKEY_SECRECTKEY', 'hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e');
+define('COSKEY_APPID', 1252000001);
+define('COSKEY_SECRECTID', 'AKIDmLvbHarnessHealthy0000000000001');
+define('COSKEY_EXPIRED_TIME', 30);
 ?>
 "#;
 
@@ -443,5 +450,245 @@ async fn nothing_survives_a_panicking_test(#[case] kind: RuntimeKind) {
             !left.iter().any(|l| id.starts_with(l.as_str())),
             "container {id} survived the panic"
         );
+    }
+}
+
+/// Run as a child process by `a_killed_run_leaves_nothing_after_the_next_start`: starts a runtime, a
+/// database and a backend, prints what it started, and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helper process of a_killed_run_leaves_nothing_after_the_next_start"]
+async fn helper_run_until_killed() {
+    let kind = match std::env::var("TCHARNESS_HELPER_KIND").as_deref() {
+        Ok("docker") => RuntimeKind::Docker,
+        Ok("local") => RuntimeKind::Local,
+        _ => return,
+    };
+    let rt = Runtime::start(kind, perl_profile(true))
+        .await
+        .expect("runtime");
+    let _db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+    let backend = rt
+        .start_backend(&backend_files("live_demo"))
+        .await
+        .expect("backend");
+    let mut pids: Vec<String> = rt.server_pids().await.iter().map(u32::to_string).collect();
+    pids.extend(backend.pid().map(|p| p.to_string()));
+    let mut containers = rt.server_containers().await;
+    containers.extend(backend.container_id());
+    println!(
+        "STARTED {} pids={} containers={}",
+        rt.run_dir().display(),
+        pids.join(","),
+        containers.join(",")
+    );
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeKind) {
+    use tokio::io::AsyncBufReadExt;
+    if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
+        assert!(
+            std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "{e}"
+        );
+        eprintln!("skipping: {e}");
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = tokio::process::Command::new(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "helper_run_until_killed",
+            "--nocapture",
+        ])
+        .env(
+            "TCHARNESS_HELPER_KIND",
+            if kind == RuntimeKind::Docker {
+                "docker"
+            } else {
+                "local"
+            },
+        )
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("helper starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("STARTED ") {
+                return Some(rest.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("helper reports what it started");
+    let mut parts = started.split(' ');
+    let run_dir = std::path::PathBuf::from(parts.next().unwrap_or_default());
+    let list = |p: Option<&str>, key: &str| -> Vec<String> {
+        p.and_then(|s| s.strip_prefix(key))
+            .map(|s| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pids: Vec<u32> = list(parts.next(), "pids=")
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let containers = list(parts.next(), "containers=");
+    let owner = std::fs::read_to_string(run_dir.join("owner")).expect("owner file");
+    assert_eq!(pids.len() + containers.len(), 2, "{started}");
+
+    // SIGKILL: no Drop runs in the helper.
+    child.kill().await.expect("kill the helper");
+    let _ = child.wait().await;
+    // Local children die with their parent (death signal), before any sweep.
+    for _ in 0..100 {
+        if pids.iter().all(|p| !pid_alive(*p)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for pid in &pids {
+        assert!(!pid_alive(*pid), "process {pid} outlived its killed run");
+    }
+    if kind == RuntimeKind::Docker {
+        assert!(
+            !containers_of(owner.trim()).await.is_empty(),
+            "containers outlive a SIGKILL"
+        );
+    }
+
+    // The next run sweeps the rest.
+    let _next = Runtime::start(kind, perl_profile(true))
+        .await
+        .expect("next runtime");
+    assert!(
+        !run_dir.exists(),
+        "{} survived the next start",
+        run_dir.display()
+    );
+    assert_eq!(containers_of(owner.trim()).await, Vec::<String>::new());
+}
+
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_scenarios_share_one_server_and_stay_apart(#[case] kind: RuntimeKind) {
+    let Some(rt) = runtime(kind, perl_profile(true)).await else {
+        return;
+    };
+    let scenario = |i: usize| {
+        let rt = &rt;
+        async move {
+            let db = rt.database(&tenant_db(), SCHEMA).await.expect("db");
+            let backend = rt
+                .start_backend(&backend_files(&db.name))
+                .await
+                .expect("backend");
+            let insert = format!("INSERT INTO live_data (userid) VALUES ('anchor{i}')");
+            db.query_rows(&insert).await.expect("insert");
+            let (_, body) = get(&format!("{}/interface.php", backend.base_url()))
+                .await
+                .expect("health");
+            (db, backend, body)
+        }
+    };
+    let results = futures::future::join_all((0..4).map(scenario)).await;
+    let mut names: Vec<&str> = results.iter().map(|(db, _, _)| db.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["live_demo", "live_demo_2", "live_demo_3", "live_demo_4"]
+    );
+    let mut urls: Vec<&str> = results.iter().map(|(_, b, _)| b.base_url()).collect();
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 4, "one backend each");
+    for (db, _, body) in &results {
+        assert!(
+            body.contains(&format!("\"dbname\":\"{}\"", db.name)),
+            "{body}"
+        );
+        let rows = db
+            .query_rows("SELECT userid FROM live_data")
+            .await
+            .expect("rows");
+        assert_eq!(rows.len(), 1, "{}: {rows:?}", db.name);
+    }
+    assert_eq!(
+        rt.server_pids().await.len() + rt.server_containers().await.len(),
+        1
+    );
+}
+
+/// A runtime outliving the tokio runtime it was made in (e.g. dropped by a static at exit) still removes its
+/// containers and processes.
+#[rstest]
+#[case::local(RuntimeKind::Local)]
+#[case::docker(RuntimeKind::Docker)]
+fn a_runtime_dropped_outside_tokio_leaves_nothing(#[case] kind: RuntimeKind) {
+    let tokio_rt = tokio::runtime::Runtime::new().expect("tokio");
+    let started = tokio_rt.block_on(async {
+        if let Err(e) = Runtime::probe(kind, &perl_profile(true)).await {
+            assert!(
+                std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1"),
+                "{e}"
+            );
+            eprintln!("skipping: {e}");
+            return None;
+        }
+        let rt = Runtime::start(kind, perl_profile(true))
+            .await
+            .expect("runtime");
+        let backend = rt
+            .start_backend(&backend_files("live_demo"))
+            .await
+            .expect("backend");
+        let mut pids = rt.server_pids().await;
+        pids.extend(backend.pid());
+        let mut containers = rt.server_containers().await;
+        containers.extend(backend.container_id());
+        Some((rt, backend, pids, containers))
+    });
+    let Some((rt, backend, pids, containers)) = started else {
+        return;
+    };
+    drop(tokio_rt);
+    let run_dir = rt.run_dir().to_path_buf();
+    drop(backend);
+    drop(rt);
+    assert!(!run_dir.exists(), "{}", run_dir.display());
+    // SIGKILL is delivered at once but reaped asynchronously: poll briefly.
+    for _ in 0..100 {
+        if pids.iter().all(|p| !pid_alive(*p)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for pid in &pids {
+        assert!(!pid_alive(*pid), "process {pid} survived");
+    }
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for id in &containers {
+        assert!(!out.contains(id.as_str()), "container {id} survived");
     }
 }

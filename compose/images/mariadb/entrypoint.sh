@@ -11,11 +11,17 @@ BIND="${MARIADB_BIND:-0.0.0.0}"
 INIT=/run/mysqld/init.sql
 : > "$INIT"
 if [ ! -d "$DATADIR/mysql" ]; then
-  mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root --auth-root-authentication-method=normal \
-    --skip-test-db --innodb-log-file-size=4M --innodb-buffer-pool-size=16M >/dev/null
+  if [ -d /var/lib/mysql-template/mysql ]; then
+    cp -a /var/lib/mysql-template/. "$DATADIR/"
+  else
+    mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root --auth-root-authentication-method=normal \
+      --skip-test-db --innodb-log-file-size=4M --innodb-buffer-pool-size=16M >/dev/null
+  fi
   if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
     {
-      echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      for host in localhost 127.0.0.1 ::1; do
+        echo "ALTER USER IF EXISTS 'root'@'$host' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
+      done
       echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';"
       echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
     } >> "$INIT"

@@ -62,7 +62,48 @@ fn docker_err(what: &str, e: impl std::fmt::Display) -> RuntimeError {
 /// A MariaDB container, removed on drop.
 pub struct MariadbContainer {
     pub addr: ServerAddr,
-    pub container: ContainerAsync<GenericImage>,
+    pub container: OwnedContainer,
+}
+
+/// A container removed when dropped, also outside a tokio runtime (where testcontainers' own drop would
+/// panic): then it is removed through the docker CLI and the handle is leaked.
+pub struct OwnedContainer(Option<ContainerAsync<GenericImage>>);
+
+impl OwnedContainer {
+    pub fn new(container: ContainerAsync<GenericImage>) -> OwnedContainer {
+        OwnedContainer(Some(container))
+    }
+
+    pub fn get(&self) -> Option<&ContainerAsync<GenericImage>> {
+        self.0.as_ref()
+    }
+
+    /// Removes the container now.
+    pub async fn remove(&mut self) -> Result<(), testcontainers::TestcontainersError> {
+        match self.0.take() {
+            Some(container) => container.rm().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for OwnedContainer {
+    fn drop(&mut self) {
+        let Some(container) = self.0.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            drop(container);
+        } else {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v", container.id()])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            std::mem::forget(container);
+        }
+    }
 }
 
 impl MariadbContainer {
@@ -71,8 +112,9 @@ impl MariadbContainer {
         // A port taken between probing and binding makes mariadbd exit; try a few ports.
         for _ in 0..3 {
             let port = free_port()?;
+            // Readiness is polled by connecting (below): testcontainers' log wait added ~3 s here.
             let request = GenericImage::new(MARIADB_IMAGE.0, MARIADB_IMAGE.1)
-                .with_wait_for(WaitFor::message_on_stderr("ready for connections"))
+                .with_wait_for(WaitFor::Nothing)
                 .with_network("host")
                 // tmpfs: the datadir is thrown away anyway, and fsyncs on the overlay disk are slow.
                 .with_mount(Mount::tmpfs_mount("/var/lib/mysql"))
@@ -88,12 +130,51 @@ impl MariadbContainer {
                         port,
                         root_password: String::new(),
                     };
-                    return Ok(MariadbContainer { addr, container });
+                    match wait_accepting(&addr, &container).await {
+                        Ok(()) => {
+                            let container = OwnedContainer::new(container);
+                            return Ok(MariadbContainer { addr, container });
+                        }
+                        Err(e) => last = e,
+                    }
                 }
                 Err(e) => last = e.to_string(),
             }
         }
         Err(RuntimeError::DbStart { message: last })
+    }
+}
+
+/// Polls with a connection until the server answers, or the container stops.
+async fn wait_accepting(
+    addr: &ServerAddr,
+    container: &ContainerAsync<GenericImage>,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut delay = Duration::from_millis(20);
+    loop {
+        if tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
+            .await
+            .is_ok()
+            && addr.connect(None).await.is_ok()
+        {
+            return Ok(());
+        }
+        let stopped = !container.is_running().await.unwrap_or(false);
+        if stopped || tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "MariaDB container {} {}: {}",
+                container.id(),
+                if stopped {
+                    "stopped"
+                } else {
+                    "not ready within 60 s"
+                },
+                container_stderr(container).await
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(100));
     }
 }
 

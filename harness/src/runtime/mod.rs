@@ -78,11 +78,13 @@ struct DbServer {
     addr: ServerAddr,
     ledger: Mutex<ServerLedger>,
     process: ServerProcess,
+    // Last: a server outliving its `Runtime` (held by a ScenarioDb) keeps its datadir until it stops.
+    _run: Arc<RunDir>,
 }
 
 enum ServerProcess {
     Local(local::LocalMariadb),
-    Docker(docker::MariadbContainer),
+    Docker(Box<docker::MariadbContainer>),
 }
 
 struct RuntimeInner {
@@ -173,7 +175,7 @@ impl Runtime {
         servers
             .iter()
             .filter_map(|s| match &s.process {
-                ServerProcess::Docker(c) => Some(c.container.id().to_string()),
+                ServerProcess::Docker(c) => c.container.get().map(|c| c.id().to_string()),
                 ServerProcess::Local(_) => None,
             })
             .collect()
@@ -267,7 +269,8 @@ async fn resolve_kind(
     kind: RuntimeKind,
     profile: &BackendProfile,
 ) -> Result<(RuntimeKind, String), RuntimeError> {
-    let engine = docker::engine_answers().await;
+    // Local needs no engine: do not spend a probe on it.
+    let engine = kind != RuntimeKind::Local && docker::engine_answers().await;
     let images = |engine: bool| async move {
         if !engine {
             return Err("no docker engine answers".to_string());
@@ -315,7 +318,10 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     let (addr, process) = match inner.kind {
         RuntimeKind::Docker => {
             let container = docker::MariadbContainer::start().await?;
-            (container.addr.clone(), ServerProcess::Docker(container))
+            (
+                container.addr.clone(),
+                ServerProcess::Docker(Box::new(container)),
+            )
         }
         _ => {
             let n = inner.seq.fetch_add(1, Ordering::Relaxed);
@@ -327,7 +333,8 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     Ok(DbServer {
         addr,
         ledger: Mutex::new(ServerLedger::default()),
-        process: process,
+        process,
+        _run: inner.run.clone(),
     })
 }
 
@@ -389,12 +396,16 @@ impl std::fmt::Debug for ScenarioDb {
 
 impl Drop for ScenarioDb {
     fn drop(&mut self) {
-        let server = self.server.clone();
-        let name = self.name.clone();
         // The name is free again only once the database is gone; without a runtime the server goes soon anyway.
+        // The task holds the server weakly: the last strong reference must be dropped by the caller, never
+        // by a task cancelled at runtime shutdown, where a container's removal could no longer run.
+        let addr = self.server.addr.clone();
+        let server = Arc::downgrade(&self.server);
+        let name = self.name.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
-                if db::drop_database(&server.addr, &name).await.is_ok()
+                if db::drop_database(&addr, &name).await.is_ok()
+                    && let Some(server) = server.upgrade()
                     && let Ok(mut ledger) = server.ledger.lock()
                 {
                     ledger.release(&name);
@@ -410,7 +421,7 @@ enum Running {
         child: ChildProcess,
         stderr: PathBuf,
     },
-    Docker(Box<ContainerAsync<GenericImage>>),
+    Docker(Box<docker::OwnedContainer>),
 }
 
 /// A running (or stopped) backend of one scenario.
@@ -455,19 +466,40 @@ impl BackendInstance {
         Ok(files)
     }
 
+    /// What the backend wrote to stdout so far.
+    pub async fn stdout(&self) -> String {
+        match &self.running {
+            Running::Stopped => String::new(),
+            Running::Local { .. } => {
+                std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+            }
+            Running::Docker(c) => match c.get() {
+                Some(c) => c
+                    .stdout_to_vec()
+                    .await
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
+        }
+    }
+
     /// What the backend wrote to stderr so far (its startup errors, for example).
     pub async fn stderr(&self) -> String {
         match &self.running {
             Running::Stopped => String::new(),
             Running::Local { stderr, .. } => std::fs::read_to_string(stderr).unwrap_or_default(),
-            Running::Docker(c) => docker::container_stderr(c).await,
+            Running::Docker(c) => match c.get() {
+                Some(c) => docker::container_stderr(c).await,
+                None => String::new(),
+            },
         }
     }
 
     /// Id of the backend container (None for local or when stopped), for leak checks.
     pub fn container_id(&self) -> Option<String> {
         match &self.running {
-            Running::Docker(c) => Some(c.id().to_string()),
+            Running::Docker(c) => c.get().map(|c| c.id().to_string()),
             _ => None,
         }
     }
@@ -487,8 +519,8 @@ impl BackendInstance {
             Running::Local { mut child, .. } => {
                 child.stop(Duration::from_secs(5)).await;
             }
-            Running::Docker(container) => {
-                container.rm().await.map_err(|e| RuntimeError::Docker {
+            Running::Docker(mut owned) => {
+                owned.remove().await.map_err(|e| RuntimeError::Docker {
                     what: "remove the backend container".to_string(),
                     message: e.to_string(),
                 })?;
@@ -529,7 +561,7 @@ impl BackendInstance {
                     Some(prefix) => Some(wait_container_line(&container, prefix).await?),
                     None => None,
                 };
-                self.running = Running::Docker(Box::new(container));
+                self.running = Running::Docker(Box::new(docker::OwnedContainer::new(container)));
                 self.finish_launch(announced, port).await
             }
             _ => {
@@ -557,12 +589,12 @@ impl BackendInstance {
                     .current_dir(&self.root)
                     .env(RUN_ENV, self.runtime.run.path())
                     .stderr(stderr);
-                let mut child = ChildProcess::spawn(command, libc::SIGKILL).map_err(|e| {
-                    RuntimeError::Spawn {
-                        what: format!("backend {program}"),
-                        message: e.to_string(),
-                    }
-                })?;
+                let mut child =
+                    ChildProcess::spawn(command, libc::SIGKILL, Some(&self.dir.join("stdout.log")))
+                        .map_err(|e| RuntimeError::Spawn {
+                            what: format!("backend {program}"),
+                            message: e.to_string(),
+                        })?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => match wait_child_line(&mut child, prefix).await {
                         Ok(addr) => Some(addr),
@@ -575,6 +607,7 @@ impl BackendInstance {
                     },
                     None => None,
                 };
+                child.close_stdout();
                 self.running = Running::Local {
                     child,
                     stderr: stderr_path,

@@ -47,8 +47,13 @@ pub struct ChildProcess {
 impl ChildProcess {
     /// Spawns `command` with stdin closed and stdout piped (stderr is left as the caller set it up).
     /// `death_signal` is what the kernel sends the child when the harness dies (SIGTERM lets mariadbd
-    /// shut down cleanly; SIGKILL for anything else).
-    pub fn spawn(mut command: Command, death_signal: i32) -> std::io::Result<ChildProcess> {
+    /// shut down cleanly; SIGKILL for anything else). Stdout lines go to `next_line` until the receiver is
+    /// closed (`close_stdout`), and are appended to `stdout_copy` when given.
+    pub fn spawn(
+        mut command: Command,
+        death_signal: i32,
+        stdout_copy: Option<&std::path::Path>,
+    ) -> std::io::Result<ChildProcess> {
         command.stdin(Stdio::null()).stdout(Stdio::piped());
         // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated between fork and exec.
         unsafe {
@@ -76,13 +81,20 @@ impl ChildProcess {
         let pid = child.id();
 
         let (line_tx, line_rx) = mpsc::unbounded_channel();
+        let mut copy = match stdout_copy {
+            Some(path) => Some(std::fs::File::create(path)?),
+            None => None,
+        };
         if let Some(out) = child.stdout.take() {
             std::thread::spawn(move || {
+                use std::io::Write;
                 for line in BufReader::new(out).lines() {
                     let Ok(line) = line else { break };
-                    if line_tx.send(line).is_err() {
-                        // Nobody listens any more; keep draining so the child never blocks on a full pipe.
+                    if let Some(file) = copy.as_mut() {
+                        let _ = writeln!(file, "{line}");
                     }
+                    // Once nobody listens, lines are dropped; draining goes on so the child never blocks.
+                    let _ = line_tx.send(line);
                 }
             });
         }
@@ -103,6 +115,11 @@ impl ChildProcess {
         self.pid
     }
 
+    /// Stops queueing stdout lines (after readiness nobody reads them; the copy file still gets them).
+    pub fn close_stdout(&mut self) {
+        self.stdout.close();
+    }
+
     /// Next stdout line, or `None` once stdout closed.
     pub async fn next_line(&mut self) -> Option<String> {
         self.stdout.recv().await
@@ -116,8 +133,7 @@ impl ChildProcess {
     /// Waits until the child ends.
     pub async fn wait(&mut self) -> Option<ExitStatus> {
         let mut exit = self.exit.clone();
-        let status = exit.wait_for(|s| s.is_some()).await.ok().and_then(|s| *s);
-        status
+        exit.wait_for(|s| s.is_some()).await.ok().and_then(|s| *s)
     }
 
     fn signal(&self, signal: i32) {

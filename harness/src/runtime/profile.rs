@@ -13,7 +13,8 @@
 //! log_dir = "log"                       # relative to the root
 //! health_path = "/interface.php"        # GET must answer 2xx
 //! ready_line = "listening on http://"   # optional stdout prefix; the text after it is the bound address
-//! [schema]                              # one of: command (run on the host), file, sql
+//! [schema]                              # one of: command, file, sql. A command runs on the host, or
+//!                                       # when its program is not there, as `docker run IMAGE args...`
 //! file = "createDB.sql"
 //! ```
 
@@ -144,15 +145,27 @@ impl BackendProfile {
                 let Some((program, args)) = argv.split_first() else {
                     return Err(self.invalid("the schema command is empty"));
                 };
-                let output = tokio::process::Command::new(resolve_program(program))
+                let local = tokio::process::Command::new(resolve_program(program))
                     .args(args)
                     .stdin(std::process::Stdio::null())
                     .output()
-                    .await
-                    .map_err(|e| RuntimeError::Spawn {
-                        what: format!("{} (schema of profile {})", program, self.name),
-                        message: e.to_string(),
-                    })?;
+                    .await;
+                let output = match (local, &self.image) {
+                    // Not on this machine: ask the image (its entrypoint is the program).
+                    (Err(e), Some(image)) if e.kind() == std::io::ErrorKind::NotFound => {
+                        tokio::process::Command::new("docker")
+                            .args(["run", "--rm", "--network", "none", image])
+                            .args(args)
+                            .stdin(std::process::Stdio::null())
+                            .output()
+                            .await
+                    }
+                    (result, _) => result,
+                }
+                .map_err(|e| RuntimeError::Spawn {
+                    what: format!("{} (schema of profile {})", program, self.name),
+                    message: e.to_string(),
+                })?;
                 if !output.status.success() {
                     return Err(RuntimeError::BackendExited {
                         status: output.status.code(),

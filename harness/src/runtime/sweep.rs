@@ -144,6 +144,10 @@ pub fn sweep_local() -> Swept {
         return swept;
     };
     for entry in entries.flatten() {
+        // Only run directories; the datadir templates beside them are shared and kept.
+        if !entry.file_name().to_string_lossy().starts_with("run-") {
+            continue;
+        }
         let path = entry.path();
         let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
         if owner_alive(owner.trim()) {
