@@ -239,7 +239,8 @@ fn app_visible_texts_are_pinned() {
         shown::SECURITY_REFUSAL,
         "Login failed. Registration operation is rejected for security reason."
     );
-    assert!(shown::is_security_refusal(3, ""));
+    assert!(shown::is_security_refusal(10, ""));
+    assert!(!shown::is_security_refusal(3, "操作太频繁"));
     assert!(shown::is_security_refusal(99, "注册操作被安全打击"));
     assert!(!shown::is_security_refusal(2, "duplicate"));
     assert_eq!(shown::NO_REPLAYS, "No replay yet");

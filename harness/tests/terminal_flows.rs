@@ -557,7 +557,7 @@ async fn too_many_registrations_show_the_faq_7_text() {
     Mock::given(method("POST"))
         .and(path("/v1/strreg"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ErrCode":3,"Title":"登录失败","Msg":"注册操作被安全打击","ExtraMsg":""})))
+            "ErrCode":10,"Title":"登录失败","Msg":"注册操作被安全打击","ExtraMsg":""})))
         .with_priority(2)
         .mount(&cloud)
         .await;
@@ -570,7 +570,7 @@ async fn too_many_registrations_show_the_faq_7_text() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, AppError::Login { code: 3, .. }));
+    assert!(matches!(err, AppError::Login { code: 10, .. }));
     assert_eq!(
         shown_android(&app),
         vec!["Login failed. Registration operation is rejected for security reason."]

@@ -324,6 +324,11 @@ impl App {
         self.identifier.as_deref()
     }
 
+    /// The push URL RequestLVBAddr gave the anchor (with its txSecret/txTime), once started.
+    pub fn push_url(&self) -> Option<&str> {
+        self.push_url.as_deref()
+    }
+
     /// The last fetched list.
     pub fn items(&self) -> &[ListItem] {
         &self.items

@@ -120,11 +120,11 @@ pub fn login_failed(code: i64, message: &str) -> Shown {
 pub const SECURITY_REFUSAL: &str =
     "Login failed. Registration operation is rejected for security reason.";
 
-/// Whether a TLS refusal is the anti-abuse one of FAQ 7: the frequency codes of the TLS account
-/// service (3 `ACCOUNT_FREQ_LIMIT`, 10 `ACCOUNT_REGISTER_TOOMANY`), or the server's own text.
+/// Whether a TLS refusal is the anti-abuse one of FAQ 7: the server's text ("注册操作被安全打击",
+/// which is not in the SDK, so the server sends it), or 10 `ACCOUNT_REGISTER_TOOMANY`.
+/// GAP: the real ErrCode is unknown; 3 `ACCOUNT_FREQ_LIMIT` ("too frequent") keeps its own text.
 pub fn is_security_refusal(code: i64, message: &str) -> bool {
-    code == 3
-        || code == 10
+    code == 10
         || message.contains("安全打击")
         || message.to_ascii_lowercase().contains("security reason")
 }
