@@ -501,7 +501,7 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
         row.missing = out
             .missing
             .iter()
-            .chain(out.unexpected.iter().map(|u| u))
+            .chain(out.unexpected.iter())
             .cloned()
             .collect();
     }

@@ -164,7 +164,7 @@ impl Replayer {
         };
         let options = AppOptions {
             http_timeout: self.options.app_timeout,
-            pusher: self.options.pusher.clone(),
+            pusher: self.options.pusher,
             ..AppOptions::default()
         };
         let mut app =
