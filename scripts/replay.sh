@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cargo run --quiet --release -p harness --bin tcharness -- replay "$@"
+# tcharness finds minilvb next to itself, so both are built.
+cargo build --quiet --release -p harness -p minilvb
+exec target/release/tcharness replay "$@"

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use harness::cloud::{self, CloudContext, CloudOptions, Services, Shutdown, Tenant};
 use harness::runtime::{BackendProfile, RuntimeKind};
+use harness::scenario::deployment::{self, Placeholders};
 use harness::scenario::replay::{Outcome, ReplayError, ReplayOptions, Replayer};
 use harness::scenario::{check, diagnose, model, snapshot};
 use harness::terminal::Pusher;
@@ -80,6 +81,9 @@ enum Command {
         /// Seconds between callback attempts.
         #[arg(long, default_value_t = 3.0)]
         callback_retry_secs: f64,
+        /// The backend's `host:port`, filled into `{backend}` of the console's callback URL.
+        #[arg(long, default_value = "127.0.0.1:80")]
+        backend: String,
     },
     /// Cross-checks a real deployment's OutDefine.php, cdn.route.ini and app constants; runs nothing.
     Check {
@@ -134,7 +138,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http,
             rtmp,
             callback_retry_secs,
-        } => serve(tenant.as_deref(), &http, &rtmp, callback_retry_secs),
+            backend,
+        } => serve(
+            tenant.as_deref(),
+            &http,
+            &rtmp,
+            callback_retry_secs,
+            &backend,
+        ),
         Command::Diagnose { input, dir, top } => diagnose_cmd(&input, &dir, top),
         Command::Check {
             backend_root,

@@ -1,7 +1,7 @@
 //! The app against the emulated cloud (COS, IM, LVB ingest) on loopback, with the healthy tenant's
 //! keys; the backend is a wiremock that signs like the V1 backend (GetCOSSign, RequestLVBAddr).
 //!
-//! Ignored until the emulated COS, IM and LVB services are in the workspace; run with `--ignored`.
+//! Runs against the emulated cloud started in-process.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,7 +79,6 @@ async fn ok_action(backend: &MockServer, action: &str, data: serde_json::Value) 
 }
 
 #[tokio::test]
-#[ignore = "needs the emulated COS, IM and LVB services"]
 async fn the_app_runs_its_flows_against_the_emulated_cloud() {
     let cloud = Cloud::start(Tenant::healthy(), CloudOptions::default())
         .await
@@ -177,7 +176,6 @@ async fn the_app_runs_its_flows_against_the_emulated_cloud() {
 }
 
 #[tokio::test]
-#[ignore = "needs the emulated COS, IM and LVB services"]
 async fn misconfigured_apps_and_push_keys_fail_like_the_faq_says() {
     let cloud = Cloud::start(Tenant::healthy(), CloudOptions::default())
         .await
