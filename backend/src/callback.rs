@@ -135,11 +135,17 @@ async fn process(app: &App, raw: &[u8], ctx: &LogContext) -> CallbackOutcome {
                     SITE,
                     0,
                     None,
-                    &format!("tape duration too short: {}s, stream:{stream_id}", end - start),
+                    &format!(
+                        "tape duration too short: {}s, stream:{stream_id}",
+                        end - start
+                    ),
                 );
                 Ok(CODE_OK)
             } else {
-                store_recording(&mut c, &stream_id, &video_id, &video_url, start, end, &format).await
+                store_recording(
+                    &mut c, &stream_id, &video_id, &video_url, start, end, &format,
+                )
+                .await
             }
         }
         _ => Ok(CODE_OK),

@@ -72,7 +72,10 @@ pub async fn run(app: &App) -> Result<CheckReport, CheckError> {
     };
     let q = |e: mysql_async::Error| CheckError::Query(crate::db::connect_error_text(&e));
     let streams: Vec<Row> = c
-        .exec("SELECT stream_id FROM live_data WHERE status = 1 ORDER BY stream_id", ())
+        .exec(
+            "SELECT stream_id FROM live_data WHERE status = 1 ORDER BY stream_id",
+            (),
+        )
         .await
         .map_err(q)?;
     let mut report = CheckReport::default();

@@ -260,12 +260,21 @@ fn parse_define(line: &str) -> Result<(String, PhpValue), (String, String)> {
     let rest = rest
         .strip_prefix('(')
         .ok_or_else(|| (String::new(), "expected `(` after define".to_string()))?;
-    let (name, rest) = parse_quoted(rest.trim_start())
-        .ok_or_else(|| (String::new(), "constant name must be a quoted string".to_string()))?;
+    let (name, rest) = parse_quoted(rest.trim_start()).ok_or_else(|| {
+        (
+            String::new(),
+            "constant name must be a quoted string".to_string(),
+        )
+    })?;
     let rest = rest
         .trim_start()
         .strip_prefix(',')
-        .ok_or_else(|| (name.clone(), "expected `,` after the constant name".to_string()))?
+        .ok_or_else(|| {
+            (
+                name.clone(),
+                "expected `,` after the constant name".to_string(),
+            )
+        })?
         .trim_start();
     let (value, rest) = if rest.starts_with('\'') || rest.starts_with('"') {
         let (s, rest) =
@@ -352,9 +361,7 @@ impl Ini {
             .get(section)
             .and_then(|s| s.get(key))
             .cloned()
-            .ok_or_else(|| {
-                self.error_at(section, key, self.lines + 1, "is not set".to_string())
-            })
+            .ok_or_else(|| self.error_at(section, key, self.lines + 1, "is not set".to_string()))
     }
 
     fn require_nonempty(&self, section: &str, key: &str) -> Result<IniValue, ConfigError> {
@@ -470,10 +477,16 @@ mod tests {
         let err = parse_outdefine(Path::new("o"), &text).unwrap_err();
         assert_eq!(err.constant, "COSKEY_SECRECTID");
         assert_eq!(err.message, "is not defined");
-        let text = OUT.replace("define('APP_ID', 1252033264);", "define('APP_ID', 1252033264)");
+        let text = OUT.replace(
+            "define('APP_ID', 1252033264);",
+            "define('APP_ID', 1252033264)",
+        );
         let err = parse_outdefine(Path::new("o"), &text).unwrap_err();
         assert_eq!((err.line, err.constant.as_str()), (3, "APP_ID"));
-        let text = OUT.replace("define('COSKEY_APPID', '1252000001');", "define('COSKEY_APPID', 'abc');");
+        let text = OUT.replace(
+            "define('COSKEY_APPID', '1252000001');",
+            "define('COSKEY_APPID', 'abc');",
+        );
         let err = parse_outdefine(Path::new("o"), &text).unwrap_err();
         assert_eq!((err.line, err.constant.as_str()), (11, "COSKEY_APPID"));
     }

@@ -95,8 +95,14 @@ mod tests {
         assert_eq!(p.int("s", None).unwrap(), 12);
         assert_eq!(p.int("bad", None).unwrap_err(), "bad:1x is not int!");
         assert_eq!(p.int("lead", None).unwrap_err(), "lead:012 is not int!");
-        assert_eq!(p.int("neg", Some(0)).unwrap_err(), "-1 is not in range [0,+)");
+        assert_eq!(
+            p.int("neg", Some(0)).unwrap_err(),
+            "-1 is not in range [0,+)"
+        );
         assert_eq!(p.int("f", None).unwrap_err(), "f:1.5 is not int!");
-        assert_eq!(p.int("missing", None).unwrap_err(), "missing is null or empty!");
+        assert_eq!(
+            p.int("missing", None).unwrap_err(),
+            "missing is null or empty!"
+        );
     }
 }

@@ -74,7 +74,10 @@ async fn interface(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn live_callback(State(app): State<Arc<App>>, req: Request) -> Response {
     let Ok(raw) = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await else {
-        return text_html(StatusCode::OK, format!("{{\"code\":{}}}", callback::CODE_INVALID_JSON));
+        return text_html(
+            StatusCode::OK,
+            format!("{{\"code\":{}}}", callback::CODE_INVALID_JSON),
+        );
     };
     match callback::handle(&app, &raw).await {
         CallbackOutcome::Code(c) => text_html(StatusCode::OK, format!("{{\"code\":{c}}}")),

@@ -26,7 +26,14 @@ pub fn api_sign(key: &str, t: &str) -> String {
 }
 
 /// Plain text of the COS v4 multi-use signature in the original's field order.
-pub fn cos_v4_plain(appid: i64, bucket: &str, secret_id: &str, expiry: i64, now: i64, rand: u32) -> String {
+pub fn cos_v4_plain(
+    appid: i64,
+    bucket: &str,
+    secret_id: &str,
+    expiry: i64,
+    now: i64,
+    rand: u32,
+) -> String {
     format!("a={appid}&b={bucket}&k={secret_id}&e={expiry}&t={now}&r={rand}&f=")
 }
 
@@ -61,10 +68,22 @@ mod tests {
     #[test]
     fn tx_secret_vectors() {
         let key = "5d41402abc4b2a76b9719d911017c592";
-        assert_eq!(tx_secret(key, "8888_test001", "579ACB15"), "947e47a184f5951d47c976d31a191f60");
-        assert_eq!(tx_secret(key, "8888_test001", "579acb15"), "55c9c38b9d13006b377b3dbecde75f1f");
-        assert_eq!(tx_secret(key, "8888_test001", "5867D600"), "0a4c83fc6143a48b20f1eacf659a7cbf");
-        assert_eq!(tx_secret(key, "8888_test001", "579C1B69"), "4a6b44fc8e5b116127b7e21d270334fb");
+        assert_eq!(
+            tx_secret(key, "8888_test001", "579ACB15"),
+            "947e47a184f5951d47c976d31a191f60"
+        );
+        assert_eq!(
+            tx_secret(key, "8888_test001", "579acb15"),
+            "55c9c38b9d13006b377b3dbecde75f1f"
+        );
+        assert_eq!(
+            tx_secret(key, "8888_test001", "5867D600"),
+            "0a4c83fc6143a48b20f1eacf659a7cbf"
+        );
+        assert_eq!(
+            tx_secret(key, "8888_test001", "579C1B69"),
+            "4a6b44fc8e5b116127b7e21d270334fb"
+        );
     }
 
     #[test]
@@ -92,7 +111,14 @@ mod tests {
 
     #[test]
     fn cos_v4_php_order_vector() {
-        let plain = cos_v4_plain(200001, "newbucket", "AKIDUfLUEUigQiXqm7CVSspKJnuaiIKtxqAv", 1438669115, 1436077115, 11162);
+        let plain = cos_v4_plain(
+            200001,
+            "newbucket",
+            "AKIDUfLUEUigQiXqm7CVSspKJnuaiIKtxqAv",
+            1438669115,
+            1436077115,
+            11162,
+        );
         assert_eq!(
             plain,
             "a=200001&b=newbucket&k=AKIDUfLUEUigQiXqm7CVSspKJnuaiIKtxqAv&e=1438669115&t=1436077115&r=11162&f="
