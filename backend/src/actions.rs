@@ -54,7 +54,6 @@ pub async fn handle(app: &App, raw: &[u8], ctx: &mut LogContext) -> Outcome {
         Level::Info,
         SITE,
         0,
-        None,
         &format!("request:{}", String::from_utf8_lossy(raw)),
     );
     let outcome = match dispatch(app, raw, ctx).await {
@@ -68,7 +67,6 @@ pub async fn handle(app: &App, raw: &[u8], ctx: &mut LogContext) -> Outcome {
             Level::Info,
             SITE,
             0,
-            None,
             &format!("response({}):{body}", body.len()),
         );
     }
@@ -125,7 +123,6 @@ async fn dispatch(app: &App, raw: &[u8], ctx: &mut LogContext) -> Step<Outcome> 
             Level::Info,
             SITE,
             0,
-            None,
             &format!("{action}::process() succeed"),
         );
     }
@@ -159,7 +156,6 @@ fn db_fail(app: &App, ctx: &LogContext, name: &str, e: mysql_async::Error) -> Ou
             line: 0,
         },
         0,
-        None,
         &format!("query failed, error:{}", crate::db::connect_error_text(&e)),
     );
     Outcome::Reply(Reply::process_fail(EC_DB_OP_ERROR, name))
@@ -730,7 +726,6 @@ async fn forbid_live(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply>
                 line: 0,
             },
             0,
-            None,
             &why,
         );
         // The original answers `returnValue: false` here (a PHP bug); 3000 is its code for a failed
