@@ -489,12 +489,17 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
             )
         }
         3 => {
-            let live_total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty)
+            // Both counts in one round trip.
+            let counts: Option<Row> = c
+                .exec_first(
+                    format!("SELECT ({COUNT_ONLINE}), ({COUNT_TAPES})"),
+                    (now, TAPE_FILE_VALID_TIME),
+                )
                 .await
                 .map_err(fail)?;
-            let tape_total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into())
-                .await
-                .map_err(fail)?;
+            let (live_total, tape_total) = counts
+                .map(|r| (rows::int(&r, 0), rows::int(&r, 1)))
+                .unwrap_or((0, 0));
             let list = if off < live_total {
                 let mut list = lives(&mut c, true, off, size).await.map_err(fail)?;
                 let remaining = size - list.len() as i64;
