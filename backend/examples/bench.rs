@@ -118,6 +118,20 @@ async fn load(
     )
 }
 
+/// User + system CPU seconds of a process (clock ticks of 1/100 s).
+fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which ends with ')'.
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -223,6 +237,7 @@ async fn main() {
             .expect("listening line");
     }
     let pid = backend.id();
+    let db_pid = guard.0[0].id();
     guard.0.insert(0, backend);
     let url = format!(
         "{}/interface.php",
@@ -239,13 +254,22 @@ async fn main() {
     });
     // Warm-up: fill the connection pools.
     let _ = load(url.clone(), fetch.clone(), 1).await;
-    println!("workload\tclients\treq/s\tp50 ms\tp99 ms\terrors");
+    println!(
+        "workload\tclients\treq/s\tp50 ms\tp99 ms\terrors\tbackend CPU us/req\tmariadbd CPU us/req"
+    );
     for (name, body) in [
         ("FetchList flag 3, page of 20", fetch),
         ("RequestLVBAddr", request),
     ] {
+        let (b0, d0) = (cpu_secs(pid), cpu_secs(db_pid));
         let (rps, p50, p99, errors) = load(url.clone(), body, secs).await;
-        println!("{name}\t{CLIENTS}\t{rps:.0}\t{p50:.2}\t{p99:.2}\t{errors}");
+        let n = rps * secs as f64;
+        let per = |x: f64| if n > 0.0 { x * 1e6 / n } else { 0.0 };
+        println!(
+            "{name}\t{CLIENTS}\t{rps:.0}\t{p50:.2}\t{p99:.2}\t{errors}\t{:.0}\t{:.0}",
+            per(cpu_secs(pid) - b0),
+            per(cpu_secs(db_pid) - d0)
+        );
     }
     println!(
         "backend peak RSS: {:.1} MiB",
