@@ -3,6 +3,8 @@
 //! the original. Objects keep their key order (PHP arrays are ordered), so replies use [`Json`] rather than
 //! `serde_json::Map`, which sorts keys.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 /// An ordered JSON value: objects keep the order their keys were written in.
@@ -27,7 +29,9 @@ pub fn obj(pairs: Vec<(&'static str, Json)>) -> Json {
 impl Json {
     fn encode(&self, out: &mut String) {
         match self {
-            Json::Scalar(v) => out.push_str(&v.to_string()),
+            Json::Scalar(v) => {
+                let _ = write!(out, "{v}");
+            }
             Json::Array(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -44,7 +48,8 @@ impl Json {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&Value::from(*k).to_string());
+                    // Keys are fixed identifiers of this crate; serde escapes them anyway.
+                    let _ = write!(out, "{}", Value::from(*k));
                     out.push(':');
                     v.encode(out);
                 }
@@ -138,22 +143,39 @@ impl Reply {
 
     /// The envelope as PHP `json_encode` would print it.
     pub fn to_body(&self) -> String {
-        let data = match &self.data {
-            Some(d) if !d.is_empty() => Json::Object(d.clone()),
-            _ => Json::Array(Vec::new()),
-        };
-        let env = obj(vec![
-            ("returnValue", Json::from(self.code)),
-            ("returnMsg", Json::Scalar(self.message())),
-            ("returnData", data),
-        ]);
-        php_escape(&env.to_text())
+        // Written by hand rather than through a `Json` value so the data is not cloned.
+        let mut out = String::with_capacity(256);
+        let _ = write!(
+            out,
+            "{{\"returnValue\":{},\"returnMsg\":{},\"returnData\":",
+            self.code,
+            self.message()
+        );
+        match &self.data {
+            Some(d) if !d.is_empty() => {
+                out.push('{');
+                for (i, (k, v)) in d.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{}:", Value::from(*k));
+                    v.encode(&mut out);
+                }
+                out.push('}');
+            }
+            _ => out.push_str("[]"),
+        }
+        out.push('}');
+        php_escape(&out)
     }
 }
 
 /// PHP `json_encode` with default flags: `\/` and `\uXXXX` (UTF-16, surrogate pairs) escaping.
 /// Both characters can only occur inside JSON strings, so a pass over serde's output is exact.
 pub fn php_escape(plain: &str) -> String {
+    if plain.is_ascii() && !plain.contains('/') {
+        return plain.to_string();
+    }
     let mut out = String::with_capacity(plain.len() + 16);
     for c in plain.chars() {
         match c {
@@ -162,7 +184,7 @@ pub fn php_escape(plain: &str) -> String {
             c => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
             }
         }
