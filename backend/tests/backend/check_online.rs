@@ -70,3 +70,42 @@ async fn three_misses_take_a_stream_offline() {
     assert_eq!(q["cmd"], APP_ID.to_string());
     assert_eq!(q["sign"], minilvb::sign::api_sign(API_KEY, &q["t"]));
 }
+
+#[tokio::test]
+async fn check_online_command_runs_the_cron_once() {
+    let lvb = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/common_access"))
+        .and(query_param("interface", "Live_Channel_GetStatus"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ret":20601,"message":"never pushed"})),
+        )
+        .mount(&lvb)
+        .await;
+    let b = backend(Setup {
+        webservice_url: format!("{}/common_access", lvb.uri()),
+        ..Setup::default()
+    })
+    .await;
+    b.call(json!({"Action":"RequestLVBAddr","userid":"a","groupid":"g","title":"t"}))
+        .await;
+    b.call(json!({"Action":"ChangeStatus","userid":"a","status":0}))
+        .await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_minilvb"))
+        .args(["check-online", "--root"])
+        .arg(b.root.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "checked 1 streams, 1 missed, 0 taken offline, 0 errors"
+    );
+    assert_eq!(b.sql("SELECT check_status FROM live_data"), "1");
+    assert_eq!(lvb.received_requests().await.unwrap().len(), 1);
+}
