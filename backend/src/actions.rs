@@ -6,12 +6,12 @@
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::envelope::{
     EC_DB_OP_ERROR, EC_INVALID_INPUT, EC_NETWORK_OR_TIMEOUT_ERROR, EC_SYSTEM_INVALID_JSON_FORMAT,
-    EC_SYSTEM_INVALID_PARA, Reply,
+    EC_SYSTEM_INVALID_PARA, Json, Reply, obj,
 };
 use crate::log::{Level, LogContext, Logger, Site};
 use crate::params::{Params, info_field};
@@ -54,7 +54,6 @@ pub async fn handle(app: &App, raw: &[u8], ctx: &mut LogContext) -> Outcome {
         Level::Info,
         SITE,
         0,
-        None,
         &format!("request:{}", String::from_utf8_lossy(raw)),
     );
     let outcome = match dispatch(app, raw, ctx).await {
@@ -68,7 +67,6 @@ pub async fn handle(app: &App, raw: &[u8], ctx: &mut LogContext) -> Outcome {
             Level::Info,
             SITE,
             0,
-            None,
             &format!("response({}):{body}", body.len()),
         );
     }
@@ -125,7 +123,6 @@ async fn dispatch(app: &App, raw: &[u8], ctx: &mut LogContext) -> Step<Outcome> 
             Level::Info,
             SITE,
             0,
-            None,
             &format!("{action}::process() succeed"),
         );
     }
@@ -159,16 +156,13 @@ fn db_fail(app: &App, ctx: &LogContext, name: &str, e: mysql_async::Error) -> Ou
             line: 0,
         },
         0,
-        None,
         &format!("query failed, error:{}", crate::db::connect_error_text(&e)),
     );
     Outcome::Reply(Reply::process_fail(EC_DB_OP_ERROR, name))
 }
 
 fn result_ok() -> Reply {
-    let mut m = Map::new();
-    m.insert("result".into(), json!(0));
-    Reply::ok(m)
+    Reply::ok(vec![("result", Json::from(0))])
 }
 
 /// Stream id of an anchor: `<bizid>_<userid with @ # - replaced by _>`.
@@ -234,10 +228,10 @@ async fn request_lvb_addr(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<R
     if let Err(e) = r {
         return Err(db_fail(app, ctx, NAME, e));
     }
-    let mut m = Map::new();
-    m.insert("pushurl".into(), json!(push));
-    m.insert("timestamp".into(), json!(now));
-    Ok(Reply::ok(m))
+    Ok(Reply::ok(vec![
+        ("pushurl", Json::from(push)),
+        ("timestamp", Json::from(now)),
+    ]))
 }
 
 async fn change_status(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
@@ -343,53 +337,78 @@ const LIVE_COLUMNS: &str = "userid, groupid, UNIX_TIMESTAMP(create_time), viewer
 const TAPE_COLUMNS: &str = "userid, file_id, UNIX_TIMESTAMP(create_time), viewer_count, like_count, title, play_url, \
      hls_play_url, `desc`, nickname, headpic, frontcover, location";
 
-fn live_item(r: &Row) -> Value {
-    json!({
-        "userid": rows::str_or_null(r, 0),
-        "groupid": rows::str_or_null(r, 1),
-        "timestamp": rows::int(r, 2),
-        "type": 0,
-        "viewercount": rows::int(r, 3),
-        "likecount": rows::int(r, 4),
-        "title": rows::str_or_null(r, 5),
-        "playurl": rows::str_or_null(r, 6),
-        "hls_play_url": rows::str_or_null(r, 7),
-        "desc": rows::str_or_null(r, 8),
-        "forbid_status": rows::int(r, 9),
-        // The original passes the DB value through: a string "0"/"1".
-        "status": rows::text(r, 10),
-        "fileid": "",
-        "userinfo": {
-            "nickname": rows::str_or_null(r, 11),
-            "headpic": rows::str_or_null(r, 12),
-            "frontcover": rows::str_or_null(r, 13),
-            "location": rows::str_or_null(r, 14),
-        },
-    })
+fn s(r: &Row, i: usize) -> Json {
+    Json::Scalar(rows::str_or_null(r, i))
 }
 
-fn tape_item(r: &Row) -> Value {
-    json!({
-        "userid": rows::str_or_null(r, 0),
-        "groupid": "",
-        "timestamp": rows::int(r, 2),
-        "type": 1,
-        "viewercount": rows::int(r, 3),
-        "likecount": rows::int(r, 4),
-        "title": rows::str_or_null(r, 5),
-        "playurl": rows::str_or_null(r, 6),
-        "hls_play_url": rows::str_or_null(r, 7),
-        "desc": "",
-        "forbid_status": 0,
-        "status": null,
-        "fileid": rows::str_or_null(r, 1),
-        "userinfo": {
-            "nickname": rows::str_or_null(r, 9),
-            "headpic": rows::str_or_null(r, 10),
-            "frontcover": rows::str_or_null(r, 11),
-            "location": rows::str_or_null(r, 12),
-        },
-    })
+fn n(r: &Row, i: usize) -> Json {
+    Json::from(rows::int(r, i))
+}
+
+/// A live as FetchList lists it; `for_user_info` gives GetUserInfo's variant (no `desc`/`forbid_status`
+/// at the top, `desc` inside `userinfo`).
+fn live_item(r: &Row, for_user_info: bool) -> Json {
+    let mut item = vec![
+        ("userid", s(r, 0)),
+        ("groupid", s(r, 1)),
+        ("timestamp", n(r, 2)),
+        ("type", Json::from(0)),
+        ("viewercount", n(r, 3)),
+        ("likecount", n(r, 4)),
+        ("title", s(r, 5)),
+        ("playurl", s(r, 6)),
+        ("hls_play_url", s(r, 7)),
+    ];
+    if !for_user_info {
+        item.push(("desc", s(r, 8)));
+        item.push(("forbid_status", n(r, 9)));
+    }
+    // The original passes the DB value through: a string "0"/"1".
+    item.push(("status", s(r, 10)));
+    item.push(("fileid", Json::from("")));
+    let mut info = vec![
+        ("nickname", s(r, 11)),
+        ("headpic", s(r, 12)),
+        ("frontcover", s(r, 13)),
+        ("location", s(r, 14)),
+    ];
+    if for_user_info {
+        info.push(("desc", s(r, 8)));
+    }
+    item.push(("userinfo", obj(info)));
+    obj(item)
+}
+
+/// A replay as FetchList lists it (see [`live_item`] for `for_user_info`).
+fn tape_item(r: &Row, for_user_info: bool) -> Json {
+    let mut item = vec![
+        ("userid", s(r, 0)),
+        ("groupid", Json::from("")),
+        ("timestamp", n(r, 2)),
+        ("type", Json::from(1)),
+        ("viewercount", n(r, 3)),
+        ("likecount", n(r, 4)),
+        ("title", s(r, 5)),
+        ("playurl", s(r, 6)),
+        ("hls_play_url", s(r, 7)),
+    ];
+    if !for_user_info {
+        item.push(("desc", Json::from("")));
+        item.push(("forbid_status", Json::from(0)));
+    }
+    item.push(("status", Json::Scalar(Value::Null)));
+    item.push(("fileid", s(r, 1)));
+    let mut info = vec![
+        ("nickname", s(r, 9)),
+        ("headpic", s(r, 10)),
+        ("frontcover", s(r, 11)),
+        ("location", s(r, 12)),
+    ];
+    if for_user_info {
+        info.push(("desc", s(r, 8)));
+    }
+    item.push(("userinfo", obj(info)));
+    obj(item)
 }
 
 async fn count(
@@ -406,7 +425,7 @@ async fn lives(
     only_online: bool,
     off: i64,
     size: i64,
-) -> Result<Vec<Value>, mysql_async::Error> {
+) -> Result<Vec<Json>, mysql_async::Error> {
     let filter = if only_online { "WHERE status = 1 " } else { "" };
     let rs: Vec<Row> = c
         .exec(
@@ -414,7 +433,7 @@ async fn lives(
             (off, size),
         )
         .await?;
-    Ok(rs.iter().map(live_item).collect())
+    Ok(rs.iter().map(|r| live_item(r, false)).collect())
 }
 
 async fn tapes(
@@ -422,7 +441,7 @@ async fn tapes(
     now: i64,
     off: i64,
     size: i64,
-) -> Result<Vec<Value>, mysql_async::Error> {
+) -> Result<Vec<Json>, mysql_async::Error> {
     let rs: Vec<Row> = c
         .exec(
             format!(
@@ -432,7 +451,7 @@ async fn tapes(
             (now, TAPE_FILE_VALID_TIME, off, size),
         )
         .await?;
-    Ok(rs.iter().map(tape_item).collect())
+    Ok(rs.iter().map(|r| tape_item(r, false)).collect())
 }
 
 const COUNT_ONLINE: &str = "SELECT COUNT(*) FROM live_data WHERE status = 1";
@@ -449,14 +468,14 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
     let now = app.now();
     let mut c = conn(app, ctx).await?;
     let fail = |e| db_fail(app, ctx, NAME, e);
-    let (total, list): (Value, Vec<Value>) = match flag {
+    let (total, list): (Json, Vec<Json>) = match flag {
         1 => {
             let total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty)
                 .await
                 .map_err(fail)?;
             // Counts come out of mysqli as strings; the original passes them through.
             (
-                json!(total.to_string()),
+                Json::from(total.to_string()),
                 lives(&mut c, true, off, size).await.map_err(fail)?,
             )
         }
@@ -465,17 +484,22 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
                 .await
                 .map_err(fail)?;
             (
-                json!(total.to_string()),
+                Json::from(total.to_string()),
                 tapes(&mut c, now, off, size).await.map_err(fail)?,
             )
         }
         3 => {
-            let live_total = count(&mut c, COUNT_ONLINE, mysql_async::Params::Empty)
+            // Both counts in one round trip.
+            let counts: Option<Row> = c
+                .exec_first(
+                    format!("SELECT ({COUNT_ONLINE}), ({COUNT_TAPES})"),
+                    (now, TAPE_FILE_VALID_TIME),
+                )
                 .await
                 .map_err(fail)?;
-            let tape_total = count(&mut c, COUNT_TAPES, (now, TAPE_FILE_VALID_TIME).into())
-                .await
-                .map_err(fail)?;
+            let (live_total, tape_total) = counts
+                .map(|r| (rows::int(&r, 0), rows::int(&r, 1)))
+                .unwrap_or((0, 0));
             let list = if off < live_total {
                 let mut list = lives(&mut c, true, off, size).await.map_err(fail)?;
                 let remaining = size - list.len() as i64;
@@ -488,7 +512,7 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
                     .await
                     .map_err(fail)?
             };
-            (json!(live_total + tape_total), list)
+            (Json::from(live_total + tape_total), list)
         }
         4 => {
             let total = count(
@@ -499,16 +523,16 @@ async fn fetch_list(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> 
             .await
             .map_err(fail)?;
             (
-                json!(total.to_string()),
+                Json::from(total.to_string()),
                 lives(&mut c, false, off, size).await.map_err(fail)?,
             )
         }
-        _ => (json!(0), Vec::new()),
+        _ => (Json::from(0), Vec::new()),
     };
-    let mut m = Map::new();
-    m.insert("totalcount".into(), total);
-    m.insert("pusherlist".into(), Value::Array(list));
-    Ok(Reply::ok(m))
+    Ok(Reply::ok(vec![
+        ("totalcount", total),
+        ("pusherlist", Json::Array(list)),
+    ]))
 }
 
 async fn get_user_info(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
@@ -521,52 +545,31 @@ async fn get_user_info(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Repl
     }
     let mut c = conn(app, ctx).await?;
     let fail = |e| db_fail(app, ctx, NAME, e);
-    let mut item = if kind == 0 {
-        let rs: Vec<Row> = c
-            .exec(
-                format!("SELECT {LIVE_COLUMNS} FROM live_data WHERE userid = ?"),
-                (&userid,),
-            )
-            .await
-            .map_err(fail)?;
-        match rs.as_slice() {
-            [r] => {
-                let mut v = live_item(r);
-                let desc = rows::str_or_null(r, 8);
-                if let Some(info) = v.get_mut("userinfo").and_then(Value::as_object_mut) {
-                    info.insert("desc".into(), desc);
-                }
-                v
-            }
-            _ => return Err(Outcome::Reply(Reply::process_fail(EC_DB_OP_ERROR, NAME))),
-        }
+    let (sql, params): (String, mysql_async::Params) = if kind == 0 {
+        (
+            format!("SELECT {LIVE_COLUMNS} FROM live_data WHERE userid = ?"),
+            (&userid,).into(),
+        )
     } else {
-        let rs: Vec<Row> = c
-            .exec(
-                format!("SELECT {TAPE_COLUMNS} FROM tape_data WHERE userid = ? AND file_id = ?"),
-                (&userid, &fileid),
-            )
-            .await
-            .map_err(fail)?;
-        match rs.as_slice() {
-            [r] => {
-                let mut v = tape_item(r);
-                let desc = rows::str_or_null(r, 8);
-                if let Some(info) = v.get_mut("userinfo").and_then(Value::as_object_mut) {
-                    info.insert("desc".into(), desc);
-                }
-                v
-            }
-            _ => return Err(Outcome::Reply(Reply::process_fail(EC_DB_OP_ERROR, NAME))),
-        }
+        (
+            format!("SELECT {TAPE_COLUMNS} FROM tape_data WHERE userid = ? AND file_id = ?"),
+            (&userid, &fileid).into(),
+        )
     };
-    let mut m = match item.take() {
-        Value::Object(m) => m,
-        _ => Map::new(),
+    let rs: Vec<Row> = c.exec(sql, params).await.map_err(fail)?;
+    // Exactly one row must match, as in the original.
+    let [r] = rs.as_slice() else {
+        return Err(Outcome::Reply(Reply::process_fail(EC_DB_OP_ERROR, NAME)));
     };
-    m.remove("desc");
-    m.remove("forbid_status");
-    Ok(Reply::ok(m))
+    let item = if kind == 0 {
+        live_item(r, true)
+    } else {
+        tape_item(r, true)
+    };
+    match item {
+        Json::Object(pairs) => Ok(Reply::ok(pairs)),
+        _ => Ok(Reply::ok_empty()),
+    }
 }
 
 fn get_cos_sign(app: &App) -> Reply {
@@ -582,12 +585,10 @@ fn get_cos_sign(app: &App) -> Reply {
         now,
         r,
     );
-    let mut m = Map::new();
-    m.insert(
-        "sign".into(),
-        json!(sign::cos_v4_sign(&out.coskey_secrectkey, &plain)),
-    );
-    Reply::ok(m)
+    Reply::ok(vec![(
+        "sign",
+        Json::from(sign::cos_v4_sign(&out.coskey_secrectkey, &plain)),
+    )])
 }
 
 async fn enter_group(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
@@ -655,20 +656,20 @@ async fn fetch_group_member_list(app: &App, p: &Params<'_>, ctx: &LogContext) ->
         )
         .await
         .map_err(fail)?;
-    let members: Vec<Value> = rs
+    let members: Vec<Json> = rs
         .iter()
         .map(|r| {
-            json!({
-                "userid": rows::str_or_null(r, 0),
-                "nickname": rows::str_or_null(r, 1),
-                "headpic": rows::str_or_null(r, 2),
-            })
+            obj(vec![
+                ("userid", s(r, 0)),
+                ("nickname", s(r, 1)),
+                ("headpic", s(r, 2)),
+            ])
         })
         .collect();
-    let mut m = Map::new();
-    m.insert("totalcount".into(), json!(total.to_string()));
-    m.insert("memberlist".into(), Value::Array(members));
-    Ok(Reply::ok(m))
+    Ok(Reply::ok(vec![
+        ("totalcount", Json::from(total.to_string())),
+        ("memberlist", Json::Array(members)),
+    ]))
 }
 
 async fn report_user(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply> {
@@ -730,7 +731,6 @@ async fn forbid_live(app: &App, p: &Params<'_>, ctx: &LogContext) -> Step<Reply>
                 line: 0,
             },
             0,
-            None,
             &why,
         );
         // The original answers `returnValue: false` here (a PHP bug); 3000 is its code for a failed
@@ -756,25 +756,25 @@ fn request_lvb_addr_for_link_mic(app: &App, p: &Params<'_>) -> Step<Reply> {
     let now = app.now();
     let tx_time = sign::tx_time(now + 3 * 3600);
     let stream = format!("{}_{tx_time}", stream_id(out.app_bizid, &userid));
-    let mut m = Map::new();
-    m.insert(
-        "pushurl".into(),
-        json!(push_url(
-            out.app_bizid,
-            &out.push_url_key,
-            &stream,
-            &tx_time
-        )),
-    );
-    m.insert("timestamp".into(), json!(now));
-    m.insert(
-        "playurl".into(),
-        json!(format!(
-            "rtmp://{}.liveplay.myqcloud.com/live/{stream}",
-            out.app_bizid
-        )),
-    );
-    Ok(Reply::ok(m))
+    Ok(Reply::ok(vec![
+        (
+            "pushurl",
+            Json::from(push_url(
+                out.app_bizid,
+                &out.push_url_key,
+                &stream,
+                &tx_time,
+            )),
+        ),
+        ("timestamp", Json::from(now)),
+        (
+            "playurl",
+            Json::from(format!(
+                "rtmp://{}.liveplay.myqcloud.com/live/{stream}",
+                out.app_bizid
+            )),
+        ),
+    ]))
 }
 
 fn request_play_url_with_sign(app: &App, p: &Params<'_>) -> Step<Reply> {
@@ -792,10 +792,10 @@ fn request_play_url_with_sign(app: &App, p: &Params<'_>) -> Step<Reply> {
         sign::tx_secret(&out.push_url_key, stream, &tx_time),
         out.app_bizid
     );
-    let mut m = Map::new();
-    m.insert("streamUrlWithSignature".into(), json!(signed));
-    m.insert("timestamp".into(), json!(now));
-    Ok(Reply::ok(m))
+    Ok(Reply::ok(vec![
+        ("streamUrlWithSignature", Json::from(signed)),
+        ("timestamp", Json::from(now)),
+    ]))
 }
 
 #[cfg(test)]

@@ -34,7 +34,6 @@ impl App {
                     Level::Error,
                     DB_CONNECT_SITE,
                     0,
-                    None,
                     &format!("mysqli_connect failed, error:{message}"),
                 );
                 None

@@ -1,6 +1,6 @@
 //! `POST /callback/Live_callback.php`: LVB event notifications. Rules of the original V1 handler:
-//! not JSON (or `{}`) → 4001; missing `t`/`sign`/`event_type`/`stream_id` → 4002; sign = md5(CALL_BACK_KEY
-//! + t) over `t` exactly as received, no expiry check; event 100 needs `video_id`, `video_url`,
+//! not JSON (or `{}`) → 4001; missing `t`/`sign`/`event_type`/`stream_id` → 4002; sign = md5 of CALL_BACK_KEY
+//! followed by t, over `t` exactly as received, no expiry check; event 100 needs `video_id`, `video_url`,
 //! `start_time`, `end_time`, `file_format`; event 0/1 set the live status by stream id; event 100 stores a
 //! replay when it is longer than 60 s; everything else answers 0. Replies are always HTTP 200 `{"code":N}`
 //! except when the database cannot be reached (HTTP 500, empty body, as the PHP fatal error).
@@ -62,7 +62,6 @@ pub async fn handle(app: &App, raw: &[u8]) -> CallbackOutcome {
         Level::Info,
         SITE,
         0,
-        None,
         &format!("callback request:{}", String::from_utf8_lossy(raw)),
     );
     let outcome = process(app, raw, &ctx).await;
@@ -71,7 +70,7 @@ pub async fn handle(app: &App, raw: &[u8]) -> CallbackOutcome {
         CallbackOutcome::DbDown => "callback response: HTTP 500".to_string(),
     };
     app.log
-        .write(&ctx, Logger::Component, Level::Info, SITE, 0, None, &text);
+        .write(&ctx, Logger::Component, Level::Info, SITE, 0, &text);
     outcome
 }
 
@@ -96,7 +95,6 @@ async fn process(app: &App, raw: &[u8], ctx: &LogContext) -> CallbackOutcome {
             Level::Error,
             SITE,
             0,
-            None,
             &format!("check sign failed, t:{t} sign:{sign}"),
         );
         return CallbackOutcome::Code(CODE_INVALID_SIGN);
@@ -134,7 +132,6 @@ async fn process(app: &App, raw: &[u8], ctx: &LogContext) -> CallbackOutcome {
                     Level::Info,
                     SITE,
                     0,
-                    None,
                     &format!(
                         "tape duration too short: {}s, stream:{stream_id}",
                         end - start
@@ -163,7 +160,6 @@ async fn process(app: &App, raw: &[u8], ctx: &LogContext) -> CallbackOutcome {
                     line: 0,
                 },
                 0,
-                None,
                 &format!("query failed, error:{}", crate::db::connect_error_text(&e)),
             );
             CallbackOutcome::Code(CODE_DB_ERROR)

@@ -102,7 +102,7 @@ pub async fn run(app: &App) -> Result<CheckReport, CheckError> {
                 Err(e) => e,
             };
             app.log
-                .write(&ctx, Logger::Component, Level::Error, SITE, 0, None, &why);
+                .write(&ctx, Logger::Component, Level::Error, SITE, 0, &why);
             report.errors.push(stream);
             continue;
         };
@@ -112,7 +112,6 @@ pub async fn run(app: &App) -> Result<CheckReport, CheckError> {
             Level::Info,
             SITE,
             0,
-            None,
             &format!("stream:{stream} status:{status}"),
         );
         if status == 1 {

@@ -34,11 +34,18 @@ pub fn pool(db: &DbConfig) -> Pool {
         .pass(Some(db.passwd.clone()))
         .db_name(Some(db.dbname.clone()))
         .prefer_socket(false)
-        .init(vec![
+        // `setup` runs after every connect and every reset, so the session settings always hold.
+        .setup(vec![
             "SET NAMES 'utf8mb4'".to_string(),
             "SET time_zone = '+08:00'".to_string(),
         ])
-        .pool_opts(PoolOpts::default().with_constraints(constraints));
+        // No COM_RESET_CONNECTION when a connection goes back to the pool: the handlers leave no session
+        // state behind, and a reset would drop the prepared-statement cache (a re-prepare per request).
+        .pool_opts(
+            PoolOpts::default()
+                .with_constraints(constraints)
+                .with_reset_connection(false),
+        );
     Pool::new(opts)
 }
 

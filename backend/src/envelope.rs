@@ -1,8 +1,78 @@
 //! The V1 reply envelope `{"returnValue", "returnMsg", "returnData"}`, its error-code table, and PHP
 //! `json_encode` output (`/` escaped as `\/`, non-ASCII as `\uXXXX`), so replies are byte-compatible with
-//! the original.
+//! the original. Objects keep their key order (PHP arrays are ordered), so replies use [`Json`] rather than
+//! `serde_json::Map`, which sorts keys.
 
-use serde_json::{Map, Value};
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// An ordered JSON value: objects keep the order their keys were written in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Scalar(Value),
+    Object(Vec<(&'static str, Json)>),
+    Array(Vec<Json>),
+}
+
+impl<T: Into<Value>> From<T> for Json {
+    fn from(v: T) -> Json {
+        Json::Scalar(v.into())
+    }
+}
+
+/// An ordered object.
+pub fn obj(pairs: Vec<(&'static str, Json)>) -> Json {
+    Json::Object(pairs)
+}
+
+impl Json {
+    fn encode(&self, out: &mut String) {
+        match self {
+            Json::Scalar(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.encode(out);
+                }
+                out.push(']');
+            }
+            Json::Object(pairs) => {
+                out.push('{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    // Keys are fixed identifiers of this crate; serde escapes them anyway.
+                    let _ = write!(out, "{}", Value::from(*k));
+                    out.push(':');
+                    v.encode(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// Compact JSON text (not yet PHP-escaped).
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        self.encode(&mut s);
+        s
+    }
+
+    /// The value of a key of an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
 
 pub const EC_OK: i64 = 0;
 pub const EC_INVALID_INPUT: i64 = 1000;
@@ -29,11 +99,11 @@ pub fn code_text(code: i64) -> Option<&'static str> {
 pub struct Reply {
     pub code: i64,
     pub extra: Option<String>,
-    pub data: Option<Map<String, Value>>,
+    pub data: Option<Vec<(&'static str, Json)>>,
 }
 
 impl Reply {
-    pub fn ok(data: Map<String, Value>) -> Reply {
+    pub fn ok(data: Vec<(&'static str, Json)>) -> Reply {
         Reply {
             code: EC_OK,
             extra: None,
@@ -73,24 +143,39 @@ impl Reply {
 
     /// The envelope as PHP `json_encode` would print it.
     pub fn to_body(&self) -> String {
-        let mut env = Map::new();
-        env.insert("returnValue".into(), Value::from(self.code));
-        env.insert("returnMsg".into(), self.message());
-        env.insert(
-            "returnData".into(),
-            match &self.data {
-                Some(d) if !d.is_empty() => Value::Object(d.clone()),
-                _ => Value::Array(Vec::new()),
-            },
+        // Written by hand rather than through a `Json` value so the data is not cloned.
+        let mut out = String::with_capacity(256);
+        let _ = write!(
+            out,
+            "{{\"returnValue\":{},\"returnMsg\":{},\"returnData\":",
+            self.code,
+            self.message()
         );
-        php_json(&Value::Object(env))
+        match &self.data {
+            Some(d) if !d.is_empty() => {
+                out.push('{');
+                for (i, (k, v)) in d.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{}:", Value::from(*k));
+                    v.encode(&mut out);
+                }
+                out.push('}');
+            }
+            _ => out.push_str("[]"),
+        }
+        out.push('}');
+        php_escape(&out)
     }
 }
 
 /// PHP `json_encode` with default flags: `\/` and `\uXXXX` (UTF-16, surrogate pairs) escaping.
 /// Both characters can only occur inside JSON strings, so a pass over serde's output is exact.
-pub fn php_json(value: &Value) -> String {
-    let plain = value.to_string();
+pub fn php_escape(plain: &str) -> String {
+    if plain.is_ascii() && !plain.contains('/') {
+        return plain.to_string();
+    }
     let mut out = String::with_capacity(plain.len() + 16);
     for c in plain.chars() {
         match c {
@@ -99,7 +184,7 @@ pub fn php_json(value: &Value) -> String {
             c => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
             }
         }
@@ -115,9 +200,14 @@ mod tests {
     #[test]
     fn php_escaping() {
         assert_eq!(
-            php_json(&json!({"u": "a/b 直😀"})),
+            php_escape(&json!({"u": "a/b 直😀"}).to_string()),
             r#"{"u":"a\/b \u76f4\ud83d\ude00"}"#
         );
+        let o = obj(vec![
+            ("z", Json::from(1)),
+            ("a", Json::Array(vec![Json::from("x")])),
+        ]);
+        assert_eq!(o.to_text(), r#"{"z":1,"a":["x"]}"#);
     }
 
     #[test]

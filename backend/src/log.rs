@@ -125,7 +125,6 @@ impl Log {
         level: Level,
         site: Site,
         code: i64,
-        code_text: Option<&str>,
         message: &str,
     ) {
         if !self.enabled() || self.dir.join(format!("NO_{}", level.upper())).exists() {
@@ -134,7 +133,10 @@ impl Log {
         let now = Utc::now().with_timezone(&china());
         // A non-zero code prefixes the message with its table text, as MiniLog does.
         let message = if code != 0 {
-            format!("{} | {message}", code_text.unwrap_or(""))
+            format!(
+                "{} | {message}",
+                crate::envelope::code_text(code).unwrap_or("")
+            )
         } else {
             message.to_string()
         };

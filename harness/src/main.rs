@@ -182,11 +182,17 @@ fn serve(
     http: &str,
     rtmp: &str,
     retry_secs: f64,
+    backend: &str,
 ) -> anyhow::Result<ExitCode> {
     let tenant = match tenant {
         Some(p) => Tenant::load(p)?,
         None => Tenant::healthy(),
     };
+    let filled = Placeholders {
+        backend: backend.to_string(),
+        ..Placeholders::default()
+    };
+    let tenant = deployment::console(&tenant, &model::Mutations::default(), &filled)?;
     let options = CloudOptions {
         callback_retry_interval: std::time::Duration::from_secs_f64(retry_secs.max(0.0)),
         ..CloudOptions::default()
