@@ -19,7 +19,7 @@ use tower::ServiceExt;
 const APPID: u64 = 1252000001;
 const BUCKET: &str = "minilvb";
 const API: &str = "sh.file.myqcloud.com";
-const SID: &str = "AKIDmLvbHarnessHealthy0000000000001";
+const SID: &str = "AKIDmLvbHarnessHealthy00000000000001";
 const SKEY: &str = "hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e";
 
 static NEXT_RAND: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1000);
@@ -264,7 +264,7 @@ async fn faq_1_4_a_key_of_another_customer_does_not_match_our_appid() {
     let sign = env.multi(
         1252999999,
         BUCKET,
-        "AKIDOtherCustomer00000000000000000002",
+        "AKIDOtherCustomer0000000000000000002",
         "Qm3nBv7cXz1aSd5fGh9jKl2pOi4uYt6r",
     );
     let reply = env.upload("/a.jpg", b"x", &sign).await;

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 const APPID: u64 = 1252000001;
-const SID: &str = "AKIDmLvbHarnessHealthy0000000000001";
+const SID: &str = "AKIDmLvbHarnessHealthy00000000000001";
 const SKEY: &str = "hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e";
 const BOUNDARY: &str = "benchBoundary0123456789";
 

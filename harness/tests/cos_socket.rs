@@ -6,7 +6,7 @@ use harness::cloud::{Cloud, CloudOptions, Service, Tenant};
 use reqwest::multipart::{Form, Part};
 
 const APPID: u64 = 1252000001;
-const SID: &str = "AKIDmLvbHarnessHealthy0000000000001";
+const SID: &str = "AKIDmLvbHarnessHealthy00000000000001";
 const SKEY: &str = "hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e";
 
 fn client(cloud: &Cloud) -> reqwest::Client {
