@@ -54,7 +54,7 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 /// Started by `load_vs_nginx_rtmp` in a child process: serves the cloud, prints its RTMP address and
-/// stream URL template, and runs until stdin closes.
+/// push key, and runs until stdin closes.
 #[tokio::test]
 #[ignore]
 async fn bench_ingest_server() {
@@ -64,8 +64,11 @@ async fn bench_ingest_server() {
     let mut tenant = Tenant::healthy();
     tenant.lvb.callback_url = String::new();
     let cloud = Cloud::start(tenant, fast_options()).await.expect("cloud");
-    let (url, _) = console_push_url(&cloud, "USER");
-    println!("RTMP {} {url}", cloud.rtmp_addr());
+    println!(
+        "RTMP {} {}",
+        cloud.rtmp_addr(),
+        cloud.ctx.tenant().lvb.push_key
+    );
     let _ = tokio::task::spawn_blocking(|| {
         let mut sink = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut sink);
@@ -84,7 +87,7 @@ async fn bench_ingest_server() {
 struct ServerProcess {
     child: Child,
     addr: SocketAddr,
-    url_template: String,
+    push_key: String,
 }
 
 fn start_ingest_process() -> ServerProcess {
@@ -105,21 +108,26 @@ fn start_ingest_process() -> ServerProcess {
         .expect("server prints its address");
     let mut parts = line.split_whitespace().skip(1);
     let addr = parts.next().expect("addr").parse().expect("socket addr");
-    let url_template = parts.next().expect("url").to_string();
+    let push_key = parts.next().expect("push key").to_string();
     ServerProcess {
         child,
         addr,
-        url_template,
+        push_key,
     }
 }
 
-fn start_nginx(dir: &std::path::Path) -> (Child, SocketAddr) {
+fn start_nginx(dir: &std::path::Path, record: bool) -> (Child, SocketAddr) {
     let port = closed_port();
+    let record = if record {
+        format!("record all; record_path {};", dir.display())
+    } else {
+        String::new()
+    };
     let conf = format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {dir}/error.log;\npid {dir}/nginx.pid;\n\
          load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\n\
          events {{ worker_connections 4096; }}\n\
-         rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096; application live {{ live on; }} }} }}\n",
+         rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096; application live {{ live on; {record} }} }} }}\n",
         dir = dir.display()
     );
     let conf_path = dir.join("nginx.conf");
@@ -239,32 +247,36 @@ async fn load_vs_nginx_rtmp() {
 
     let mut ingest = start_ingest_process();
     let pid = ingest.child.id();
-    let template = ingest.url_template.clone();
-    let ours = run_load(
-        pid,
-        ingest.addr,
-        |i| template.replace("USER", &format!("bench{i}")),
-        n,
-        secs,
-    )
-    .await;
+    let key = ingest.push_key.clone();
+    let tx_time = format!("{:X}", chrono::Utc::now().timestamp() + 3600);
+    let url_for = |i: usize| {
+        let stream = format!("8888_bench{i}");
+        let secret = harness::cloud::lvb::hotlink::tx_secret(&key, &stream, &tx_time);
+        format!(
+            "rtmp://8888.livepush.myqcloud.com/live/{stream}?txSecret={secret}&txTime={tx_time}"
+        )
+    };
+    let ours = run_load(pid, ingest.addr, url_for, n, secs).await;
     drop(ingest.child.stdin.take());
     let _ = ingest.child.wait();
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut nginx, addr) = start_nginx(dir.path());
-    let nginx_pid = nginx.id();
-    let theirs = run_load(
-        nginx_pid,
-        addr,
-        |i| format!("rtmp://127.0.0.1:{}/live/bench{i}", addr.port()),
-        n,
-        secs,
-    )
-    .await;
-    let _ = nginx.kill();
-    let _ = nginx.wait();
-
+    let mut nginx_runs = Vec::new();
+    for record in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut nginx, addr) = start_nginx(dir.path(), record);
+        let result = run_load(
+            nginx.id(),
+            addr,
+            |i| format!("rtmp://127.0.0.1:{}/live/bench{i}", addr.port()),
+            n,
+            secs,
+        )
+        .await;
+        let _ = nginx.kill();
+        let _ = nginx.wait();
+        nginx_runs.push(result);
+    }
+    let (theirs, theirs_recording) = (&nginx_runs[0], &nginx_runs[1]);
     println!(
         "| server | publishers | pushes | offered load | CPU | CPU per stream | RSS (idle → loaded) |"
     );
@@ -275,10 +287,22 @@ async fn load_vs_nginx_rtmp() {
     );
     println!(
         "{}",
-        report("nginx 1.22 + nginx-rtmp 1.2.2 (live only)", n, &theirs)
+        report("nginx 1.22 + nginx-rtmp 1.2.2 (live only)", n, theirs)
     );
-    let ratio = (ours.cpu / ours.wall) / (theirs.cpu / theirs.wall).max(1e-9);
-    println!("CPU ratio ingest / nginx-rtmp: {ratio:.2}");
+    println!(
+        "{}",
+        report(
+            "nginx 1.22 + nginx-rtmp 1.2.2 (record all)",
+            n,
+            theirs_recording
+        )
+    );
+    let ratio = |other: &LoadResult| (ours.cpu / ours.wall) / (other.cpu / other.wall).max(1e-9);
+    println!(
+        "CPU ratio ingest / nginx-rtmp: {:.2} (live only), {:.2} (recording)",
+        ratio(theirs),
+        ratio(theirs_recording)
+    );
     assert_eq!(ours.connected, n);
 }
 
