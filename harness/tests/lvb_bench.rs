@@ -106,6 +106,8 @@ fn start_ingest_process() -> ServerProcess {
         .map_while(Result::ok)
         .find(|l| l.starts_with("RTMP "))
         .expect("server prints its address");
+    // Keep reading the child's output so its test harness can print its result lines.
+    std::thread::spawn(move || lines.for_each(drop));
     let mut parts = line.split_whitespace().skip(1);
     let addr = parts.next().expect("addr").parse().expect("socket addr");
     let push_key = parts.next().expect("push key").to_string();
