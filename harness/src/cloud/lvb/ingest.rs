@@ -313,20 +313,24 @@ impl Publishing {
     }
 
     fn tag(&mut self, tag_type: u8, timestamp: u32, data: &Bytes, start: Option<StartTag>) {
-        let tag = Bytes::from(flv_tag(tag_type, timestamp, data));
         if tag_type != TAG_SCRIPT {
             self.stream.count(data.len(), tag_type == TAG_VIDEO);
         }
-        if let Some(which) = start {
-            self.stream.set_start_tag(which, tag.clone());
-        }
         if let Some(w) = self.recorder.as_mut()
-            && let Err(e) = w.write_tag(&tag)
+            && let Err(e) = w.write_frame(tag_type, timestamp, data)
         {
             self.record_error = Some(e.to_string());
             self.recorder = None;
         }
-        // No players is the normal case; a send error only means nobody listens.
+        // Frame the tag in memory only when a player or a late joiner needs it.
+        if start.is_none() && self.stream.relay.receiver_count() == 0 {
+            return;
+        }
+        let tag = Bytes::from(flv_tag(tag_type, timestamp, data));
+        if let Some(which) = start {
+            self.stream.set_start_tag(which, tag.clone());
+        }
+        // A send error only means the last player just left.
         let _ = self.stream.relay.send(tag);
     }
 

@@ -36,6 +36,15 @@ pub fn flv_tag(tag_type: u8, timestamp_ms: u32, data: &[u8]) -> Vec<u8> {
     tag
 }
 
+/// The 11-byte header of an FLV tag.
+pub fn flv_tag_header(tag_type: u8, timestamp_ms: u32, len: u32) -> [u8; 11] {
+    let len = len.to_be_bytes();
+    let ts = timestamp_ms.to_be_bytes();
+    [
+        tag_type, len[1], len[2], len[3], ts[1], ts[2], ts[3], ts[0], 0, 0, 0,
+    ]
+}
+
 /// Checks the structure of an FLV file: header, and every tag's size chain. Returns the tag count.
 pub fn validate_flv(bytes: &[u8]) -> Result<usize, String> {
     if bytes.len() < 13 || &bytes[..3] != b"FLV" {
@@ -86,6 +95,23 @@ impl FlvWriter {
     pub fn write_tag(&mut self, tag: &[u8]) -> std::io::Result<()> {
         self.out.write_all(tag)?;
         self.bytes += tag.len() as u64;
+        Ok(())
+    }
+
+    /// Appends one tag from its parts, without framing it in memory first (the hot path of a push).
+    pub fn write_frame(
+        &mut self,
+        tag_type: u8,
+        timestamp_ms: u32,
+        data: &[u8],
+    ) -> std::io::Result<()> {
+        let data = &data[..data.len().min(0x00FF_FFFF)];
+        let len = data.len() as u32;
+        self.out
+            .write_all(&flv_tag_header(tag_type, timestamp_ms, len))?;
+        self.out.write_all(data)?;
+        self.out.write_all(&(11 + len).to_be_bytes())?;
+        self.bytes += 15 + u64::from(len);
         Ok(())
     }
 
@@ -216,10 +242,16 @@ mod tests {
             .expect("write");
         w.write_tag(&flv_tag(TAG_AUDIO, 0x0100_0000 + 5, &[0xaf, 1, 2]))
             .expect("write");
+        w.write_frame(TAG_AUDIO, 0x0100_0000 + 5, &[0xaf, 1, 2])
+            .expect("write");
+        assert_eq!(
+            flv_tag(TAG_AUDIO, 0x0100_0000 + 5, &[0xaf, 1, 2])[..11],
+            flv_tag_header(TAG_AUDIO, 0x0100_0000 + 5, 3)
+        );
         let (path, size) = w.finish().expect("finish");
         let bytes = std::fs::read(path).expect("read");
         assert_eq!(bytes.len() as u64, size);
-        assert_eq!(validate_flv(&bytes), Ok(2));
+        assert_eq!(validate_flv(&bytes), Ok(3));
         assert!(validate_flv(&bytes[..bytes.len() - 1]).is_err());
         assert!(validate_flv(b"GIF89a").is_err());
     }
