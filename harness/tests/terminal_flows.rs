@@ -260,14 +260,14 @@ async fn healthy_flow_runs_in_the_v1_call_order() {
             "Cos upload sh.file.myqcloud.com/files/v2/1252000001/minilvb/avatar/anchor01.jpg => 0 SUCCESS",
             "Backend GetCOSSign => returnValue 0",
             "Cos upload sh.file.myqcloud.com/files/v2/1252000001/minilvb/cover/anchor01.jpg => 0 SUCCESS",
-            "Download GET minilvb-1252000001.file.myqcloud.com/cover/anchor01.jpg => HTTP 200, 4 bytes",
+            "Download GET minilvb-1252000001.file.myqcloud.com/cover/anchor01.jpg => HTTP 200, JPEG, 4 bytes",
             "Backend FetchList flag=3 => returnValue 0, totalcount 2, [anchor02 (live), anchor03 (replay)]",
             "Backend GetUserInfo userid=anchor02 type=0 => returnValue 0, title 'live now'",
             "Backend EnterGroup liveuserid=anchor02 flag=0 => returnValue 0",
             "Backend FetchGroupMemberList liveuserid=anchor02 => returnValue 0, members [anchor01]",
             "Backend ChangeCount userid=anchor02 type=1 optype=0 flag=0 => returnValue 0",
             "Backend QuitGroup liveuserid=anchor02 flag=0 => returnValue 0",
-            "Download GET 200011683.vod2.myqcloud.com/abc/f0.flv => HTTP 200, 4 bytes",
+            "Download GET 200011683.vod2.myqcloud.com/abc/f0.flv => HTTP 200, FLV video",
         ]
     );
     // The log serializes for the transcript.
