@@ -69,7 +69,7 @@ fn usersig_verifications_per_second() {
     let per_sec = rate(Duration::from_secs(2), || {
         let _ = std::hint::black_box(usersig::v1_signature_valid(&fields, &public));
     });
-    println!("BENCH p256 ECDSA verify only/s (1 thread): {per_sec:.0}");
+    println!("BENCH v1 ECDSA P-256 verify only (ring)/s (1 thread): {per_sec:.0}");
     let per_sec = rate(Duration::from_secs(2), || {
         let _ = std::hint::black_box(usersig::decode(&v1));
     });
