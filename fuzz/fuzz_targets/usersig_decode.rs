@@ -32,22 +32,26 @@ fn app() -> &'static ImApp {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let decoded = usersig::decode(&text);
-    // The raw bytes, compressed and wrapped, reach the JSON layer too.
-    let _ = usersig::decode(&usersig::base64_url_encode(&stored_zlib(data)));
-    if let Ok(sig) = decoded {
-        let app = app();
-        let req = LoginRequest {
-            sdkappid: app.sdkappid,
-            account_type: &app.account_type,
-            identifier: sig.identifier(),
-            appid_at_3rd: "",
-            user_sig: &text,
-        };
-        let _ = login::check(Some(app), &req, 1_700_000_000);
-    }
+    exercise(&String::from_utf8_lossy(data));
+    // The raw bytes, wrapped in zlib and the base64 variant, reach the JSON and signature layers too.
+    exercise(&usersig::base64_url_encode(&stored_zlib(data)));
 });
+
+/// Decodes `text` and, when it is a UserSig, runs the whole login check on it.
+fn exercise(text: &str) {
+    let Ok(sig) = usersig::decode(text) else {
+        return;
+    };
+    let app = app();
+    let req = LoginRequest {
+        sdkappid: app.sdkappid,
+        account_type: &app.account_type,
+        identifier: sig.identifier(),
+        appid_at_3rd: "",
+        user_sig: text,
+    };
+    let _ = login::check(Some(app), &req, 1_700_000_000);
+}
 
 /// Stored (uncompressed) zlib framing of `data`, so arbitrary bytes become a valid zlib stream.
 fn stored_zlib(data: &[u8]) -> Vec<u8> {
