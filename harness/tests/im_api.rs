@@ -391,3 +391,31 @@ async fn malformed_requests_get_error_codes_and_the_service_keeps_serving() {
     );
     assert_eq!(register(&app, "anchor01").await["ErrCode"], 0);
 }
+
+#[tokio::test]
+async fn password_login_signs_with_whatever_key_the_app_has() {
+    let cloud = start(Tenant::healthy()).await;
+    let app = client(&cloud, [127, 0, 0, 1]);
+    assert_eq!(register(&app, "anchor01").await["ErrCode"], 0);
+
+    // Without the ECDSA private key the cloud issues a v2 sig, which logs in.
+    cloud
+        .ctx
+        .update_tenant(|t| t.im.apps[0].private_key_pem.clear());
+    let login = password_login(&app, "anchor01", "secret123").await;
+    let sig = login["userSig"].as_str().unwrap_or_default().to_string();
+    assert!(
+        matches!(usersig::decode(&sig), Ok(usersig::UserSig::V2(_))),
+        "{login}"
+    );
+    assert_eq!(
+        im_login(&app, login_body("anchor01", &sig)).await["ErrorCode"],
+        0
+    );
+
+    // With no key at all it cannot sign: ACCOUNT_JUST_FAILED.
+    cloud.ctx.update_tenant(|t| t.im.apps[0].secret_key.clear());
+    let failed = password_login(&app, "anchor01", "secret123").await;
+    assert_eq!(failed["ErrCode"], 5, "{failed}");
+    assert!(failed.get("userSig").is_none());
+}

@@ -61,6 +61,19 @@ fn usersig_verifications_per_second() {
         });
         println!("BENCH usersig {name} verifications/s (1 thread): {per_sec:.0}");
     }
+    // The signature step alone, to tell the curve arithmetic from the decoding around it.
+    let Ok(usersig::UserSig::V1(fields)) = usersig::decode(&v1) else {
+        panic!("v1 decodes")
+    };
+    let public = usersig::v1_public_key(&app.public_key_pem).expect("tenant key");
+    let per_sec = rate(Duration::from_secs(2), || {
+        let _ = std::hint::black_box(usersig::v1_signature_valid(&fields, &public));
+    });
+    println!("BENCH v1 ECDSA P-256 verify only (ring)/s (1 thread): {per_sec:.0}");
+    let per_sec = rate(Duration::from_secs(2), || {
+        let _ = std::hint::black_box(usersig::decode(&v1));
+    });
+    println!("BENCH usersig v1 decode only/s (1 thread): {per_sec:.0}");
 }
 
 #[test]

@@ -9,25 +9,23 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use p256::ecdsa::VerifyingKey;
-
 use super::console::ImApp;
-use super::usersig::{self, DecodeError, UserSig};
+use super::usersig::{self, DecodeError, UserSig, V1PublicKey};
 
 /// The console's v1 public key, parsed once per distinct PEM (parsing costs as much as a third of a
 /// verification). Bounded: a scenario mutating keys cannot grow it without limit.
-fn public_key(pem: &str) -> Option<VerifyingKey> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<VerifyingKey>>>> = OnceLock::new();
+fn public_key(pem: &str) -> Option<V1PublicKey> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<V1PublicKey>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(key) = cache.get(pem) {
-        return *key;
+        return key.clone();
     }
     if cache.len() >= 64 {
         cache.clear();
     }
     let key = usersig::v1_public_key(pem);
-    cache.insert(pem.to_string(), key);
+    cache.insert(pem.to_string(), key.clone());
     key
 }
 
