@@ -41,8 +41,8 @@ enum Command {
         /// Write the new transcripts as the accepted snapshots.
         #[arg(long)]
         accept: bool,
-        /// Scenarios replayed at once.
-        #[arg(long, default_value_t = 2)]
+        /// Scenarios replayed at once (most of a replay is waiting on the network, so more than the cores).
+        #[arg(long, default_value_t = 4)]
         jobs: usize,
         /// Where the snapshots live.
         #[arg(long, default_value = "snapshots")]
@@ -385,8 +385,9 @@ fn replay_cmd(
     let rows = rt.block_on(async {
         let replayer = std::sync::Arc::new(Replayer::start(options).await?);
         eprintln!(
-            "runtime: {:?}; {} scenarios, {} at once",
+            "runtime: {:?} ({}); {} scenarios, {} at once",
             replayer.runtime_kind(),
+            replayer.runtime_reason(),
             scenarios.len(),
             jobs.max(1)
         );

@@ -172,3 +172,45 @@ fn serve_prints_its_endpoints_as_one_json_line() {
     assert_eq!(banner["lvb"]["bizid"], 8888);
     assert_eq!(banner["cos"]["buckets"][0]["bucket"], "minilvb");
 }
+
+#[test]
+fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("scenarios/faq-1.6-cos-secretid.toml")).unwrap();
+    let wrong = dir.path().join("wrong.toml");
+    std::fs::write(
+        &wrong,
+        text.replace(
+            "symptom = \"PROXY_AUTH_SECRETID_NOEXIST\"",
+            "symptom = \"ERROR_PROXY_AUTH_FAILED\"",
+        ),
+    )
+    .unwrap();
+    let snaps = dir.path().join("snaps");
+    let replay = |file: &Path, extra: &[&str]| {
+        run(tcharness()
+            .args(["replay", "--runtime", "local", "--snapshots"])
+            .arg(&snaps)
+            .args(extra)
+            .arg(file))
+    };
+    let (code, out) = replay(&wrong, &["--accept"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("SymptomMissing") && out.contains("ERROR_PROXY_AUTH_FAILED"),
+        "{out}"
+    );
+
+    let right = dir.path().join("right.toml");
+    std::fs::write(&right, &text).unwrap();
+    let (code, out) = replay(&right, &["--accept"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        snaps.join("faq__faq-1.6-cos-secretid.snap").exists(),
+        "{out}"
+    );
+    let (code, out) = replay(&right, &["--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"verdict\": \"pass\""), "{out}");
+}

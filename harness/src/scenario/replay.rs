@@ -94,6 +94,11 @@ impl Replayer {
         self.runtime.kind()
     }
 
+    /// Why that provider was picked (what `--runtime auto` found).
+    pub fn runtime_reason(&self) -> &str {
+        self.runtime.reason()
+    }
+
     pub async fn replay(&self, scenario: &Scenario) -> Result<Outcome, ReplayError> {
         let started = Instant::now();
         let tenant = &self.options.tenant;
