@@ -7,10 +7,10 @@ use libfuzzer_sys::fuzz_target;
 // The session and chunk modules depend only on rml_rtmp and bytes, so it is compiled here directly instead of
 // building the whole harness with sanitizers.
 #[allow(dead_code)]
-#[path = "../../src/cloud/lvb/chunk.rs"]
+#[path = "../../harness/src/cloud/lvb/chunk.rs"]
 mod chunk;
 #[allow(dead_code)]
-#[path = "../../src/cloud/lvb/session.rs"]
+#[path = "../../harness/src/cloud/lvb/session.rs"]
 mod session;
 
 fuzz_target!(|data: &[u8]| {
