@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use harness::cloud::cos::{Cos, CosOptions};
 use harness::cloud::{self, CloudContext, CloudOptions, Services, Shutdown, Tenant};
 use harness::runtime::{BackendProfile, RuntimeKind};
 use harness::scenario::deployment::{self, Placeholders};
@@ -84,6 +85,9 @@ enum Command {
         /// The backend's `host:port`, filled into `{backend}` of the console's callback URL.
         #[arg(long, default_value = "127.0.0.1:80")]
         backend: String,
+        /// Keep COS objects in this directory across restarts (default: in memory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Cross-checks a real deployment's OutDefine.php, cdn.route.ini and app constants; runs nothing.
     Check {
@@ -139,12 +143,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rtmp,
             callback_retry_secs,
             backend,
+            data_dir,
         } => serve(
             tenant.as_deref(),
             &http,
             &rtmp,
             callback_retry_secs,
             &backend,
+            data_dir,
         ),
         Command::Diagnose { input, dir, top } => diagnose_cmd(&input, &dir, top),
         Command::Check {
@@ -183,6 +189,7 @@ fn serve(
     rtmp: &str,
     retry_secs: f64,
     backend: &str,
+    data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let tenant = match tenant {
         Some(p) => Tenant::load(p)?,
@@ -208,7 +215,13 @@ fn serve(
         let (http_addr, rtmp_addr) = (http.local_addr()?, rtmp.local_addr()?);
         let banner = serve_banner(&tenant, http_addr, rtmp_addr);
         let ctx = CloudContext::new(tenant, options);
-        let services = Services::new(ctx);
+        let cos_options = CosOptions {
+            data_dir,
+            ..CosOptions::default()
+        };
+        let cos = Cos::with_options(ctx.clone(), cos_options)
+            .context("cannot open the COS data directory")?;
+        let services = Services::with_cos(ctx, cos);
         let (trigger, shutdown) = Shutdown::new();
         println!("{banner}");
         let server = tokio::spawn(cloud::serve(http, rtmp, services, shutdown));

@@ -142,8 +142,13 @@ pub struct Services {
 
 impl Services {
     pub fn new(ctx: CloudContext) -> Self {
+        Self::with_cos(ctx.clone(), cos::Cos::new(ctx))
+    }
+
+    /// The services with a COS built elsewhere (`serve --data-dir` persists objects).
+    pub fn with_cos(ctx: CloudContext, cos: cos::Cos) -> Self {
         Self {
-            cos: Arc::new(cos::Cos::new(ctx.clone())),
+            cos: Arc::new(cos),
             lvb: Arc::new(lvb::Lvb::new(ctx.clone())),
             im: Arc::new(im::Im::new(ctx.clone())),
             ctx,
