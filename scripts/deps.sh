@@ -4,9 +4,7 @@
 set -euo pipefail
 
 need=()
-command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
-command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
-for pkg in "$@"; do
+for pkg in mariadb-server ffmpeg "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 

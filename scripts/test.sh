@@ -2,7 +2,8 @@
 # The test command: installs what the tests need, then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+# nginx + its RTMP module: the real RTMP server the app's publisher is tested against.
+bash scripts/deps.sh nginx libnginx-mod-rtmp
 
 # Docker for the runtime's container provider: install the engine and debootstrap, start a dockerd of our
 # own when none answers (stopped again on exit), build the images. TCHARNESS_DOCKER=0 skips all of it.
