@@ -334,7 +334,14 @@ async fn single_publisher_throughput() {
             .await
     );
     let wall = started.elapsed().as_secs_f64();
-    let rec = &cloud.services.lvb.recordings()[0];
+    // The recording is registered once its file is closed, a moment after the stream ends.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut recordings = cloud.services.lvb.recordings();
+    while recordings.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        recordings = cloud.services.lvb.recordings();
+    }
+    let rec = recordings.first().expect("the push was recorded");
     println!(
         "single publisher, 64 KiB frames, unpaced: {:.0} MB/s ({:.0} Mbit/s) into the ingest, recording {} MB",
         sent as f64 / wall / 1e6,
