@@ -339,7 +339,7 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
     let files = vec![
         ("conf/cdn.route.ini".to_string(), route),
         ("conf/cdn.inc.ini".to_string(), inc),
-        ("conf/OutDefine.php".to_string(), OUT_DEFINE.to_string()),
+        ("conf/OutDefine.php".to_string(), out_define()),
     ];
     let mut backend = match rt.start_backend(&files).await {
         Ok(b) => b,
@@ -364,19 +364,14 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
     );
 }
 
-/// The healthy tenant's OutDefine.php (V1 constant names; values from scenarios/tenant.toml).
-const OUT_DEFINE: &str = r#"<?php
-define('APP_ID', 1252033264);
-define('APP_BIZID', 8888);
-define('PUSH_URL_KEY', '5d41402abc4b2a76b9719d911017c592');
-define('CALL_BACK_KEY', '7a4f1c2e9b3d8e6f0a1b2c3d4e5f6a7b');
-define('COSKEY_BUCKET', 'minilvb');
-define('COSKEY_SECRECTKEY', 'hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e');
-define('COSKEY_APPID', 1252000001);
-define('COSKEY_SECRECTID', 'AKIDmLvbHarnessHealthy00000000000001');
-define('COSKEY_EXPIRED_TIME', 30);
-?>
-"#;
+/// The healthy tenant's OutDefine.php, as the replay derives it from scenarios/tenant.toml.
+fn out_define() -> String {
+    harness::scenario::deployment::outdefine_php(
+        &harness::cloud::Tenant::healthy(),
+        &harness::scenario::model::Mutations::default(),
+    )
+    .expect("the healthy tenant derives an OutDefine.php")
+}
 
 /// Everything a run started, to check afterwards.
 #[derive(Debug, Default)]

@@ -19,19 +19,14 @@ while (my $c = $srv->accept) { while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
   print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"; close $c; }
 "#;
 
-/// The healthy tenant's OutDefine.php (values from scenarios/tenant.toml).
-const OUT_DEFINE: &str = "<?php
-define('APP_ID', 1252033264);
-define('APP_BIZID', 8888);
-define('PUSH_URL_KEY', '5d41402abc4b2a76b9719d911017c592');
-define('CALL_BACK_KEY', '7a4f1c2e9b3d8e6f0a1b2c3d4e5f6a7b');
-define('COSKEY_BUCKET', 'minilvb');
-define('COSKEY_SECRECTKEY', 'hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e');
-define('COSKEY_APPID', 1252000001);
-define('COSKEY_SECRECTID', 'AKIDmLvbHarnessHealthy00000000000001');
-define('COSKEY_EXPIRED_TIME', 30);
-?>
-";
+/// The healthy tenant's OutDefine.php, as the replay derives it from scenarios/tenant.toml.
+fn out_define() -> String {
+    harness::scenario::deployment::outdefine_php(
+        &harness::cloud::Tenant::healthy(),
+        &harness::scenario::model::Mutations::default(),
+    )
+    .expect("the healthy tenant derives an OutDefine.php")
+}
 
 const SCHEMA: &str = "CREATE TABLE live_data (userid varchar(128) NOT NULL PRIMARY KEY, status int NOT NULL DEFAULT 0);";
 
@@ -51,7 +46,7 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
                  [LIVE_WEBSERVICE]\nURL=http://127.0.0.1:9/common_access\nTIMEOUT=3000\n"
                     .to_string(),
             ),
-            ("conf/OutDefine.php".to_string(), OUT_DEFINE.to_string()),
+            ("conf/OutDefine.php".to_string(), out_define()),
         ];
         return (minilvb, schema, files);
     }
