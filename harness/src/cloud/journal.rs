@@ -93,6 +93,14 @@ impl Journal {
         self.lock().clone()
     }
 
+    /// The entries from position `from` on (none if `from` is past the end), in order.
+    pub fn since(&self, from: usize) -> Vec<JournalEntry> {
+        self.lock()
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Entries of one service, in order.
     pub fn of(&self, service: Service) -> Vec<JournalEntry> {
         self.lock()

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cloud::Tenant;
 use crate::cloud::cos::console::Generation;
+use crate::terminal::{AppConstants, ConstantName};
 
 /// One inconsistency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,27 +111,15 @@ pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     out
 }
 
-/// iOS `#define kName @"value"` / `#define kName 123` and Android `NAME = "value";` constants.
+/// The app's constants by iOS name, read with the app's own parser (iOS and Android files); constants the
+/// file leaves out are absent.
 pub fn parse_app_constants(text: &str) -> BTreeMap<String, String> {
-    let ios = Regex::new(r#"(?m)^\s*#define\s+(\w+)\s+(?:@?"([^"]*)"|([^\s/]+))"#)
-        .expect("pattern is valid");
-    let android =
-        Regex::new(r#"(?m)\b(\w+)\s*=\s*(?:"([^"]*)"|([^";\s]+))\s*;"#).expect("pattern is valid");
-    let mut out = BTreeMap::new();
-    for c in ios.captures_iter(text).chain(android.captures_iter(text)) {
-        let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
-        let name = match &c[1] {
-            "IMSDK_APPID" => "kTCIMSDKAppId",
-            "IMSDK_ACCOUNT_TYPE" => "kTCIMSDKAccountType",
-            "COS_APPID" => "kTCCOSAppId",
-            "COS_BUCKET" => "kTCCOSBucket",
-            "COS_REGION" => "kTCCOSRegion",
-            "SVR_POST_URL" => "kHttpServerAddr",
-            other => other,
-        };
-        out.insert(name.to_string(), value.trim().to_string());
-    }
-    out
+    let constants = AppConstants::from_header(text);
+    ConstantName::ALL
+        .into_iter()
+        .map(|c| (c.ios().to_string(), constants.value(c).to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 /// COS v4 region short names.

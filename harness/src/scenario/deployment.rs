@@ -268,7 +268,7 @@ fn set_path(
     }
     match here {
         serde_json::Value::Object(map) => {
-            if !map.contains_key(*last) && !matches!(*last, "disabled_streams") {
+            if !map.contains_key(*last) {
                 return Err(format!("no setting `{last}`"));
             }
             map.insert(last.to_string(), new);

@@ -232,7 +232,10 @@ impl Replayer {
                 .iter()
                 .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
                 .collect();
-            record.cloud = cloud.ctx.journal.entries()[journal_from..]
+            record.cloud = cloud
+                .ctx
+                .journal
+                .since(journal_from)
                 .iter()
                 .map(journal_line)
                 .collect();
@@ -245,7 +248,10 @@ impl Replayer {
             .lvb
             .callbacks_idle(Duration::from_secs(10))
             .await;
-        let after: Vec<String> = cloud.ctx.journal.entries()[seen..]
+        let after: Vec<String> = cloud
+            .ctx
+            .journal
+            .since(seen)
             .iter()
             .map(journal_line)
             .collect();
