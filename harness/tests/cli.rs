@@ -4,9 +4,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use harness::cloud::Tenant;
-use harness::scenario::deployment::{self, Placeholders};
-use harness::scenario::model::Mutations;
+use tcharness::cloud::Tenant;
+use tcharness::scenario::deployment::{self, Placeholders};
+use tcharness::scenario::model::Mutations;
 
 fn tcharness() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcharness"));
@@ -116,7 +116,7 @@ fn check_passes_a_healthy_deployment_and_names_a_wrong_region() {
             .arg(dir)
             .arg("--terminal")
             .arg(dir.join("TCConstants.h"))
-            .args(["--tenant", "scenarios/tenant.toml"]))
+            .args(["--tenant", "harness/scenarios/tenant.toml"]))
     };
     let (code, out) = check(dir.path());
     assert_eq!(code, 0, "{out}");
@@ -177,7 +177,8 @@ fn serve_prints_its_endpoints_as_one_json_line() {
 fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(root.join("scenarios/faq-1.6-cos-secretid.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(root.join("harness/scenarios/faq-1.6-cos-secretid.toml")).unwrap();
     let wrong = dir.path().join("wrong.toml");
     std::fs::write(
         &wrong,

@@ -8,12 +8,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use harness::cloud::cos::console::{Authority, Bucket, CosKey, Generation};
-use harness::cloud::cos::sign::{self, SignRequest};
-use harness::cloud::cos::{Cos, CosOptions};
-use harness::cloud::{CloudContext, CloudOptions, Service, Tenant};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use tcharness::cloud::cos::console::{Authority, Bucket, CosKey, Generation};
+use tcharness::cloud::cos::sign::{self, SignRequest};
+use tcharness::cloud::cos::{Cos, CosOptions};
+use tcharness::cloud::{CloudContext, CloudOptions, Service, Tenant};
 use tower::ServiceExt;
 
 const APPID: u64 = 1252000001;

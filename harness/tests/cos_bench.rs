@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use harness::cloud::cos::sign::SignRequest;
-use harness::cloud::{Cloud, CloudOptions, Tenant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use tcharness::cloud::cos::sign::SignRequest;
+use tcharness::cloud::{Cloud, CloudOptions, Tenant};
 use tokio::net::{TcpListener, TcpStream};
 
 const APPID: u64 = 1252000001;

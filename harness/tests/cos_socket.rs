@@ -1,9 +1,9 @@
 //! The emulated COS over a real socket (`Cloud::start`), as the app reaches it: host names resolved to
 //! the cloud's listener, multipart upload with the backend-style signature, download of `access_url`.
 
-use harness::cloud::cos::sign::SignRequest;
-use harness::cloud::{Cloud, CloudOptions, Service, Tenant};
 use reqwest::multipart::{Form, Part};
+use tcharness::cloud::cos::sign::SignRequest;
+use tcharness::cloud::{Cloud, CloudOptions, Service, Tenant};
 
 const APPID: u64 = 1252000001;
 const SID: &str = "AKIDmLvbHarnessHealthy00000000000001";

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
-use harness::runtime::RuntimeKind;
-use harness::scenario::model::Scenario;
-use harness::scenario::replay::{ReplayOptions, Replayer};
 use rstest::rstest;
+use tcharness::runtime::RuntimeKind;
+use tcharness::scenario::model::Scenario;
+use tcharness::scenario::replay::{ReplayOptions, Replayer};
 use tokio::sync::OnceCell;
 
 static TOKIO: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -37,8 +37,8 @@ async fn replayer() -> &'static Replayer {
 
 #[rstest]
 fn faq(
-    #[files("../scenarios/*.toml")]
-    #[files("../scenarios/tickets/*.toml")]
+    #[files("scenarios/*.toml")]
+    #[files("scenarios/tickets/*.toml")]
     #[exclude("tenant.toml")]
     path: PathBuf,
 ) {
@@ -47,7 +47,7 @@ fn faq(
         .block_on(async { replayer().await.replay(&scenario).await })
         .expect("the replay runs");
     insta::with_settings!({
-        snapshot_path => "../../snapshots",
+        snapshot_path => "../snapshots",
         prepend_module_to_snapshot => true,
         omit_expression => true,
         description => scenario.title.clone(),

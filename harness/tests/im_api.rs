@@ -3,9 +3,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use harness::cloud::im::usersig;
-use harness::cloud::{Cloud, CloudOptions, Service, Tenant};
 use serde_json::{Value, json};
+use tcharness::cloud::im::usersig;
+use tcharness::cloud::{Cloud, CloudOptions, Service, Tenant};
 
 const SDKAPPID: u64 = 1400012345;
 const ACCOUNT_TYPE: &str = "8808";

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use harness::cloud::im::login::{self, LoginRequest};
-use harness::cloud::im::usersig::{self, V1Claims};
-use harness::cloud::{Cloud, CloudOptions, Tenant};
 use serde_json::json;
+use tcharness::cloud::im::login::{self, LoginRequest};
+use tcharness::cloud::im::usersig::{self, V1Claims};
+use tcharness::cloud::{Cloud, CloudOptions, Tenant};
 
 /// Runs `f` repeatedly for about `budget`; returns calls per second.
 fn rate(budget: Duration, mut f: impl FnMut()) -> f64 {

@@ -8,12 +8,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
-use harness::cloud::Tenant;
-use harness::cloud::im::console::ImApp;
-use harness::cloud::im::login::{self, LoginRequest};
-use harness::cloud::im::usersig::{self, DecodeError, UserSig, V1Claims};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use tcharness::cloud::Tenant;
+use tcharness::cloud::im::console::ImApp;
+use tcharness::cloud::im::login::{self, LoginRequest};
+use tcharness::cloud::im::usersig::{self, DecodeError, UserSig, V1Claims};
 
 const VECTOR_APPID: u64 = 1400000000;
 const VECTOR_KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";

@@ -5,11 +5,11 @@ mod lvb_support;
 
 use std::time::Duration;
 
-use harness::cloud::lvb::callback::api_sign;
-use harness::cloud::lvb::publisher::Publisher;
-use harness::cloud::{Cloud, Service, Tenant};
 use lvb_support::*;
 use serde_json::Value;
+use tcharness::cloud::lvb::callback::api_sign;
+use tcharness::cloud::lvb::publisher::Publisher;
+use tcharness::cloud::{Cloud, Service, Tenant};
 
 const WAIT: Duration = Duration::from_secs(5);
 

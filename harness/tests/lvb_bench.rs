@@ -17,9 +17,9 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::cloud::lvb::publisher::{Publisher, synthetic_frame};
-use harness::cloud::{Cloud, Service, Tenant};
 use lvb_support::*;
+use tcharness::cloud::lvb::publisher::{Publisher, synthetic_frame};
+use tcharness::cloud::{Cloud, Service, Tenant};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -253,7 +253,7 @@ async fn load_vs_nginx_rtmp() {
     let tx_time = format!("{:X}", chrono::Utc::now().timestamp() + 3600);
     let url_for = |i: usize| {
         let stream = format!("8888_bench{i}");
-        let secret = harness::cloud::lvb::hotlink::tx_secret(&key, &stream, &tx_time);
+        let secret = tcharness::cloud::lvb::hotlink::tx_secret(&key, &stream, &tx_time);
         format!(
             "rtmp://8888.livepush.myqcloud.com/live/{stream}?txSecret={secret}&txTime={tx_time}"
         )

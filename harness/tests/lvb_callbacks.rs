@@ -5,10 +5,10 @@ mod lvb_support;
 
 use std::time::Duration;
 
-use harness::cloud::lvb::callback::api_sign;
-use harness::cloud::lvb::publisher::Publisher;
-use harness::cloud::{Cloud, Service};
 use lvb_support::*;
+use tcharness::cloud::lvb::callback::api_sign;
+use tcharness::cloud::lvb::publisher::Publisher;
+use tcharness::cloud::{Cloud, Service};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -130,7 +130,7 @@ async fn a_refused_connection_and_a_timeout_are_retried() {
         )
         .mount(&slow)
         .await;
-    let mut tenant = harness::cloud::Tenant::healthy();
+    let mut tenant = tcharness::cloud::Tenant::healthy();
     tenant.lvb.callback_url = format!("{}/callback/Live_callback.php", slow.uri());
     let mut options = fast_options();
     options.callback_timeout = Duration::from_millis(100);
@@ -143,7 +143,7 @@ async fn a_refused_connection_and_a_timeout_are_retried() {
 
 #[tokio::test]
 async fn no_callback_url_is_journaled_not_dropped() {
-    let mut tenant = harness::cloud::Tenant::healthy();
+    let mut tenant = tcharness::cloud::Tenant::healthy();
     tenant.lvb.callback_url = String::new();
     let cloud = Cloud::start(tenant, fast_options()).await.expect("cloud");
     push_once(&cloud, "cb5").await;

@@ -6,8 +6,8 @@ mod lvb_support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use harness::cloud::{Cloud, Service, Tenant};
 use lvb_support::*;
+use tcharness::cloud::{Cloud, Service, Tenant};
 use tokio::process::Command;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -1,8 +1,8 @@
 //! Hotlink protection against the §6.2 vectors and the push URL rules; the §6.1 API sign vector.
 
-use harness::cloud::Tenant;
-use harness::cloud::lvb::callback::api_sign;
-use harness::cloud::lvb::hotlink::{PushRequest, Refusal, check_url, tx_secret};
+use tcharness::cloud::Tenant;
+use tcharness::cloud::lvb::callback::api_sign;
+use tcharness::cloud::lvb::hotlink::{PushRequest, Refusal, check_url, tx_secret};
 
 const KEY: &str = "5d41402abc4b2a76b9719d911017c592";
 
@@ -35,7 +35,7 @@ fn api_sign_matches_the_official_vector() {
     );
 }
 
-fn console() -> harness::cloud::lvb::console::LvbConsole {
+fn console() -> tcharness::cloud::lvb::console::LvbConsole {
     let mut lvb = Tenant::healthy().lvb;
     lvb.push_key = KEY.to_string();
     lvb

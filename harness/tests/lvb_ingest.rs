@@ -5,12 +5,12 @@ mod lvb_support;
 
 use std::time::Duration;
 
-use harness::cloud::lvb::callback::api_sign;
-use harness::cloud::lvb::publisher::{Publisher, PushError};
-use harness::cloud::lvb::recording::validate_flv;
-use harness::cloud::{Cloud, Service};
 use lvb_support::*;
 use serde_json::Value;
+use tcharness::cloud::lvb::callback::api_sign;
+use tcharness::cloud::lvb::publisher::{Publisher, PushError};
+use tcharness::cloud::lvb::recording::validate_flv;
+use tcharness::cloud::{Cloud, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -375,7 +375,7 @@ async fn garbage_closes_that_connection_only() {
             seed ^= seed << 17;
             junk.push(seed as u8);
         }
-        let mut session = harness::cloud::lvb::session::Session::new();
+        let mut session = tcharness::cloud::lvb::session::Session::new();
         let _ = session.feed(&junk);
         let _ = session.feed(&junk);
     }

@@ -4,12 +4,12 @@
 //! `LVB_FUZZ_ITERS` raises the iteration count for a longer run.
 
 use bytes::Bytes;
-use harness::cloud::lvb::publisher::synthetic_frame;
-use harness::cloud::lvb::session::{Session, SessionEvent};
 use rml_rtmp::sessions::{
     ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
 };
 use rml_rtmp::time::RtmpTimestamp;
+use tcharness::cloud::lvb::publisher::synthetic_frame;
+use tcharness::cloud::lvb::session::{Session, SessionEvent};
 
 /// Runs our server session against rml_rtmp's client in memory; returns what the client sent.
 fn record_client_stream() -> Vec<u8> {

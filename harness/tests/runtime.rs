@@ -7,11 +7,13 @@
 
 use std::time::Duration;
 
-use harness::runtime::process::pid_alive;
-use harness::runtime::sweep::{containers_of, owner_id};
-use harness::runtime::{BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource};
 use mysql_async::prelude::Queryable;
 use rstest::rstest;
+use tcharness::runtime::process::pid_alive;
+use tcharness::runtime::sweep::{containers_of, owner_id};
+use tcharness::runtime::{
+    BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource,
+};
 
 const SCHEMA: &str = "CREATE TABLE live_data (userid varchar(128) NOT NULL PRIMARY KEY, \
      status int NOT NULL DEFAULT 0, title varchar(128) NULL);\n\
@@ -366,9 +368,9 @@ async fn the_reference_backend_runs_on_its_schema(#[case] kind: RuntimeKind) {
 
 /// The healthy tenant's OutDefine.php, as the replay derives it from scenarios/tenant.toml.
 fn out_define() -> String {
-    harness::scenario::deployment::outdefine_php(
-        &harness::cloud::Tenant::healthy(),
-        &harness::scenario::model::Mutations::default(),
+    tcharness::scenario::deployment::outdefine_php(
+        &tcharness::cloud::Tenant::healthy(),
+        &tcharness::scenario::model::Mutations::default(),
     )
     .expect("the healthy tenant derives an OutDefine.php")
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use harness::runtime::{BackendProfile, DbSpec, Runtime, RuntimeKind, SchemaSource};
+use tcharness::runtime::{BackendProfile, DbSpec, Runtime, RuntimeKind, SchemaSource};
 
 const PERL_BACKEND: &str = r#"
 use strict; use IO::Socket::INET;
@@ -21,9 +21,9 @@ while (my $c = $srv->accept) { while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
 
 /// The healthy tenant's OutDefine.php, as the replay derives it from scenarios/tenant.toml.
 fn out_define() -> String {
-    harness::scenario::deployment::outdefine_php(
-        &harness::cloud::Tenant::healthy(),
-        &harness::scenario::model::Mutations::default(),
+    tcharness::scenario::deployment::outdefine_php(
+        &tcharness::cloud::Tenant::healthy(),
+        &tcharness::scenario::model::Mutations::default(),
     )
     .expect("the healthy tenant derives an OutDefine.php")
 }
@@ -72,7 +72,7 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
 /// The scenario's files with its database filled in.
 fn files_for(
     files: &[(String, String)],
-    db: &harness::runtime::ScenarioDb,
+    db: &tcharness::runtime::ScenarioDb,
 ) -> Vec<(String, String)> {
     files
         .iter()

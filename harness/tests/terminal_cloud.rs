@@ -6,17 +6,17 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use harness::cloud::{Cloud, CloudOptions, Tenant};
-use harness::terminal::{
-    App, AppConstants, AppError, AppEvent, AppOptions, AppStep, Network, Pusher,
-};
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use serde_json::json;
+use tcharness::cloud::{Cloud, CloudOptions, Tenant};
+use tcharness::terminal::{
+    App, AppConstants, AppError, AppEvent, AppOptions, AppStep, Network, Pusher,
+};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TENANT: &str = include_str!("../../scenarios/tenant.toml");
+const TENANT: &str = include_str!("../scenarios/tenant.toml");
 
 fn tenant_value(path: &[&str]) -> String {
     let mut v: toml::Value = toml::from_str(TENANT).unwrap();

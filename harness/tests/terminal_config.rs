@@ -1,9 +1,9 @@
 //! The app's configuration: constants by their real names (from a real-looking TCConstants.h, the
 //! Android file, or one by one), scenario steps, the phone's name resolution and the pinned texts.
 
-use harness::terminal::net::{is_tencent_http_host, is_tencent_push_host};
-use harness::terminal::shown;
-use harness::terminal::{AppConstants, AppStep, ConstantsError, PushUrl};
+use tcharness::terminal::net::{is_tencent_http_host, is_tencent_push_host};
+use tcharness::terminal::shown;
+use tcharness::terminal::{AppConstants, AppStep, ConstantsError, PushUrl};
 
 /// Shaped like the iOS demo's header: comments, unrelated constants, `#define` with `@"..."`,
 /// a URL containing `//`, and a commented-out old value.
@@ -81,7 +81,7 @@ fn a_missing_constant_is_reported_by_its_ios_name() {
     assert_eq!(
         c.check_complete(),
         Err(ConstantsError::Missing(
-            harness::terminal::ConstantName::ImAccountType
+            tcharness::terminal::ConstantName::ImAccountType
         ))
     );
 }

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use harness::terminal::{
+use serde_json::{Value, json};
+use tcharness::terminal::{
     App, AppConstants, AppError, AppEvent, AppOptions, AppStep, Network, Peer, Pusher, shown,
 };
-use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

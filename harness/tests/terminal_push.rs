@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::terminal::{
+use serde_json::json;
+use tcharness::terminal::{
     App, AppConstants, AppError, AppEvent, AppOptions, AppStep, Network, PushState, Pusher,
 };
-use serde_json::json;
 use wiremock::matchers::{body_partial_json, body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -367,7 +367,7 @@ async fn a_server_closing_right_after_accept_is_3004_and_nothing_listening_is_30
             cloud_rtmp: rtmp,
             source_ip: None,
         };
-        let failure = harness::terminal::push::start_push(
+        let failure = tcharness::terminal::push::start_push(
             &Pusher::Builtin,
             GOOD_PUSH_URL,
             &network,

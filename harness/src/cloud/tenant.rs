@@ -64,7 +64,7 @@ impl Tenant {
 }
 
 /// The text of `scenarios/tenant.toml`.
-pub const HEALTHY: &str = include_str!("../../../scenarios/tenant.toml");
+pub const HEALTHY: &str = include_str!("../../scenarios/tenant.toml");
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use harness::cloud::lvb::hotlink::tx_secret;
-use harness::cloud::{Cloud, CloudOptions, Tenant};
+use tcharness::cloud::lvb::hotlink::tx_secret;
+use tcharness::cloud::{Cloud, CloudOptions, Tenant};
 
 /// Retries 50 ms apart, attempts time out after 400 ms: the documented policy, compressed.
 pub fn fast_options() -> CloudOptions {

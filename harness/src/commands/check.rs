@@ -1,0 +1,65 @@
+//! `tcharness check`: cross-checks a real deployment's files without running anything.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use tcharness::cloud::Tenant;
+use tcharness::scenario::check;
+
+use super::Format;
+
+/// Arguments of `tcharness check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The backend's root (the directory holding conf/).
+    #[arg(long)]
+    pub backend_root: PathBuf,
+    /// The app's constants file (TCConstants.h or TCConstants.java).
+    #[arg(long)]
+    pub terminal: Option<PathBuf>,
+    /// Compare with this account's console as well (a tenant file).
+    #[arg(long)]
+    pub tenant: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Runs `tcharness check`.
+pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    check_cmd(
+        &a.backend_root,
+        a.terminal.as_deref(),
+        a.tenant.as_deref(),
+        a.format,
+    )
+}
+
+fn check_cmd(
+    root: &Path,
+    terminal: Option<&Path>,
+    tenant: Option<&Path>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let deployment = check::Deployment::load(root, terminal)?;
+    let tenant = tenant.map(Tenant::load).transpose()?;
+    let findings = check::check(&deployment, tenant.as_ref());
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
+        Format::Junit | Format::Text => {
+            if findings.is_empty() {
+                println!("no inconsistency found");
+            }
+            for f in &findings {
+                println!("FAQ {:<4} {:<28} {}", f.faq, f.setting, f.message);
+            }
+        }
+    }
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,298 @@
+//! `tcharness replay`: replays scenarios and compares each transcript with its snapshot.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use tcharness::runtime::{BackendProfile, RuntimeKind};
+use tcharness::scenario::replay::{Outcome, ReplayError, ReplayOptions, Replayer};
+use tcharness::scenario::{model, snapshot};
+use tcharness::terminal::Pusher;
+
+use super::Format;
+
+/// Arguments of `tcharness replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Scenario files or directories (default: the catalogue).
+    pub paths: Vec<PathBuf>,
+    /// Which provider runs MariaDB and the backend.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Auto)]
+    pub runtime: RuntimeKind,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The RTMP publisher of the app.
+    #[arg(long, value_enum, default_value_t = Pusher::Builtin)]
+    pub pusher: Pusher,
+    /// Write the new transcripts as the accepted snapshots.
+    #[arg(long)]
+    pub accept: bool,
+    /// Scenarios replayed at once (most of a replay is waiting on the network, so more than the cores).
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Where the snapshots live.
+    #[arg(long, default_value = "harness/snapshots")]
+    pub snapshots: PathBuf,
+    /// A backend profile file (default: the built-in minilvb).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+}
+
+/// Runs `tcharness replay`.
+pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    replay_cmd(
+        a.paths,
+        a.runtime,
+        a.format,
+        a.pusher,
+        a.accept,
+        a.jobs,
+        a.snapshots,
+        a.profile,
+    )
+}
+
+/// How one replayed scenario compares with what was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Pass,
+    Accepted,
+    NewSnapshot,
+    SnapshotDiffers,
+    SymptomMissing,
+    Error,
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    id: String,
+    faq: String,
+    verdict: Verdict,
+    seconds: f64,
+    symptom: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    missing: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay_cmd(
+    paths: Vec<PathBuf>,
+    runtime: RuntimeKind,
+    format: Format,
+    pusher: Pusher,
+    accept: bool,
+    jobs: usize,
+    snapshots: PathBuf,
+    profile: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("harness/scenarios")]
+    } else {
+        paths
+    };
+    let scenarios = model::load_paths(&paths)?;
+    anyhow::ensure!(!scenarios.is_empty(), "no scenario found under {paths:?}");
+    let mut options = ReplayOptions::new(runtime);
+    options.pusher = pusher;
+    if let Some(p) = profile {
+        options.profile = BackendProfile::load(&p)?;
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    let started = std::time::Instant::now();
+    let rows = rt.block_on(async {
+        let replayer = std::sync::Arc::new(Replayer::start(options).await?);
+        eprintln!(
+            "runtime: {:?} ({}); {} scenarios, {} at once",
+            replayer.runtime_kind(),
+            replayer.runtime_reason(),
+            scenarios.len(),
+            jobs.max(1)
+        );
+        let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let mut tasks = Vec::new();
+        for s in scenarios.iter().cloned() {
+            let (replayer, gate, bar) = (replayer.clone(), gate.clone(), bar.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                bar.set_message(s.id.clone());
+                let out = replayer.replay(&s).await;
+                bar.inc(1);
+                (s, out)
+            }));
+        }
+        let mut rows = Vec::new();
+        for t in tasks {
+            let (s, out) = t.await?;
+            rows.push(judge(&s, out, &snapshots, accept));
+        }
+        bar.finish_and_clear();
+        anyhow::Ok(rows)
+    })?;
+    let failed = rows
+        .iter()
+        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Accepted))
+        .count();
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Junit => println!("{}", junit(&rows, started.elapsed().as_secs_f64())),
+        Format::Text => {
+            for r in rows
+                .iter()
+                .filter(|r| r.diff.is_some() || r.error.is_some() || !r.missing.is_empty())
+            {
+                println!("── {} ({:?})", r.id, r.verdict);
+                if let Some(e) = &r.error {
+                    println!("{e}");
+                }
+                if !r.missing.is_empty() {
+                    println!("transcript lacks: {:?}", r.missing);
+                }
+                if let Some(d) = &r.diff {
+                    println!("{d}");
+                }
+            }
+            println!(
+                "{:<34} {:<7} {:<17} {:>6}  SYMPTOM",
+                "SCENARIO", "FAQ", "RESULT", "SECS"
+            );
+            for r in &rows {
+                println!(
+                    "{:<34} {:<7} {:<17} {:>6.1}  {}",
+                    r.id,
+                    r.faq,
+                    format!("{:?}", r.verdict),
+                    r.seconds,
+                    r.symptom
+                );
+            }
+            println!(
+                "{} scenarios, {} failed, {:.1} s",
+                rows.len(),
+                failed,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, accept: bool) -> Row {
+    let mut row = Row {
+        id: s.id.clone(),
+        faq: s.faq.clone(),
+        verdict: Verdict::Pass,
+        seconds: 0.0,
+        symptom: s.expect.symptom.clone(),
+        missing: Vec::new(),
+        diff: None,
+        error: None,
+    };
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            row.verdict = Verdict::Error;
+            row.error = Some(e.to_string());
+            return row;
+        }
+    };
+    row.seconds = out.elapsed.as_secs_f64();
+    let path = snapshot::snapshot_path(dir, &s.id);
+    let accepted = snapshot::read_snapshot(&path);
+    let same = accepted
+        .as_deref()
+        .is_some_and(|a| snapshot::same(a, &out.transcript));
+    if !same {
+        if accept {
+            row.verdict = match snapshot::write_snapshot(&path, &out.transcript) {
+                Ok(()) => Verdict::Accepted,
+                Err(e) => {
+                    row.error = Some(format!("cannot write {}: {e}", path.display()));
+                    Verdict::Error
+                }
+            };
+        } else {
+            row.verdict = if accepted.is_some() {
+                Verdict::SnapshotDiffers
+            } else {
+                Verdict::NewSnapshot
+            };
+            row.diff = Some(snapshot::diff(
+                accepted.as_deref().unwrap_or(""),
+                &out.transcript,
+            ));
+        }
+    }
+    if !out.symptom_ok() {
+        row.verdict = Verdict::SymptomMissing;
+        row.missing = out
+            .missing
+            .iter()
+            .chain(out.unexpected.iter())
+            .cloned()
+            .collect();
+    }
+    row
+}
+
+fn junit(rows: &[Row], secs: f64) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = rows
+        .iter()
+        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Accepted))
+        .count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faq\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">\n",
+        rows.len(),
+        failures,
+        secs
+    );
+    for r in rows {
+        x.push_str(&format!(
+            "  <testcase classname=\"faq.{}\" name=\"{}\" time=\"{:.3}\"",
+            esc(&r.faq),
+            esc(&r.id),
+            r.seconds
+        ));
+        if matches!(r.verdict, Verdict::Pass | Verdict::Accepted) {
+            x.push_str("/>\n");
+        } else {
+            let body = [
+                r.error.clone(),
+                r.diff.clone(),
+                (!r.missing.is_empty()).then(|| format!("transcript lacks {:?}", r.missing)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n");
+            x.push_str(&format!(
+                ">\n    <failure message=\"{:?}\">{}</failure>\n  </testcase>\n",
+                r.verdict,
+                esc(&body)
+            ));
+        }
+    }
+    x.push_str("</testsuite>\n");
+    x
+}

@@ -1,0 +1,142 @@
+//! `tcharness serve`: the emulated cloud alone, for a real backend or device.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use tcharness::cloud::cos::{Cos, CosOptions};
+use tcharness::cloud::{self, CloudContext, CloudOptions, Services, Shutdown, Tenant};
+use tcharness::scenario::deployment::{self, Placeholders};
+use tcharness::scenario::model;
+
+/// Arguments of `tcharness serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The account to emulate (default: the healthy tenant).
+    #[arg(long)]
+    pub tenant: Option<PathBuf>,
+    /// HTTP listen address (every Tencent HTTP host name should resolve here).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub http: String,
+    /// RTMP listen address (`*.livepush.myqcloud.com` should resolve here).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub rtmp: String,
+    /// Seconds between callback attempts.
+    #[arg(long, default_value_t = 3.0)]
+    pub callback_retry_secs: f64,
+    /// The backend's `host:port`, filled into `{backend}` of the console's callback URL.
+    #[arg(long, default_value = "127.0.0.1:80")]
+    pub backend: String,
+    /// Keep COS objects in this directory across restarts (default: in memory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Runs `tcharness serve`.
+pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    serve(
+        a.tenant.as_deref(),
+        &a.http,
+        &a.rtmp,
+        a.callback_retry_secs,
+        &a.backend,
+        a.data_dir,
+    )
+}
+
+fn serve(
+    tenant: Option<&Path>,
+    http: &str,
+    rtmp: &str,
+    retry_secs: f64,
+    backend: &str,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let tenant = match tenant {
+        Some(p) => Tenant::load(p)?,
+        None => Tenant::healthy(),
+    };
+    let filled = Placeholders {
+        backend: backend.to_string(),
+        ..Placeholders::default()
+    };
+    let tenant = deployment::console(&tenant, &model::Mutations::default(), &filled)?;
+    let options = CloudOptions {
+        callback_retry_interval: std::time::Duration::from_secs_f64(retry_secs.max(0.0)),
+        ..CloudOptions::default()
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let http = tokio::net::TcpListener::bind(http)
+            .await
+            .with_context(|| format!("cannot listen on {http}"))?;
+        let rtmp = tokio::net::TcpListener::bind(rtmp)
+            .await
+            .with_context(|| format!("cannot listen on {rtmp}"))?;
+        let (http_addr, rtmp_addr) = (http.local_addr()?, rtmp.local_addr()?);
+        let banner = serve_banner(&tenant, http_addr, rtmp_addr);
+        let ctx = CloudContext::new(tenant, options);
+        let cos_options = CosOptions {
+            data_dir,
+            ..CosOptions::default()
+        };
+        let cos = Cos::with_options(ctx.clone(), cos_options)
+            .context("cannot open the COS data directory")?;
+        let services = Services::with_cos(ctx, cos);
+        let (trigger, shutdown) = Shutdown::new();
+        println!("{banner}");
+        let server = tokio::spawn(cloud::serve(http, rtmp, services, shutdown));
+        tokio::signal::ctrl_c().await?;
+        eprintln!("shutting down");
+        trigger.trigger();
+        server.await??;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The first line `serve` prints: every endpoint and the tenant's ids and keys, as one JSON object.
+fn serve_banner(
+    t: &Tenant,
+    http: std::net::SocketAddr,
+    rtmp: std::net::SocketAddr,
+) -> serde_json::Value {
+    let bucket_hosts: Vec<serde_json::Value> = t
+        .cos
+        .buckets
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "bucket": b.name, "appid": b.appid, "region": b.region, "generation": b.generation,
+                "cdn": b.cdn,
+                "api": format!("http://{}.file.myqcloud.com/files/v2/{}/{}/", b.region, b.appid, b.name),
+                "source": format!("http://{}-{}.cos{}.myqcloud.com/", b.name, b.appid, b.region),
+                "cdn_domain": format!("http://{}-{}.file.myqcloud.com/", b.name, b.appid),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "http": http.to_string(),
+        "rtmp": rtmp.to_string(),
+        "resolve": {
+            "*.myqcloud.com, fcgi.video.qcloud.com, tls.qcloud.com, *.tim.qq.com": http.to_string(),
+            "*.livepush.myqcloud.com:1935": rtmp.to_string(),
+        },
+        "common_access": format!("http://{http}/common_access"),
+        "lvb": {
+            "appid": t.lvb.appid, "bizid": t.lvb.bizid, "push_key": t.lvb.push_key, "api_key": t.lvb.api_key,
+            "callback_url": t.lvb.callback_url,
+            "push_domain": format!("{}.livepush.myqcloud.com", t.lvb.bizid),
+            "play_domain": format!("{}.liveplay.myqcloud.com", t.lvb.bizid),
+        },
+        "cos": { "appid": t.cos.appid, "keys": t.cos.keys, "buckets": bucket_hosts },
+        "im": {
+            "apps": t.im.apps.iter().map(|a| serde_json::json!({
+                "sdkappid": a.sdkappid, "account_type": a.account_type, "secret_key": a.secret_key,
+            })).collect::<Vec<_>>(),
+            "registration": "http://tls.qcloud.com/v1/strreg",
+            "login": "http://openim.tim.qq.com/v1/login",
+        },
+    })
+}
