@@ -11,6 +11,7 @@
 //! - [`cloud`]: the emulated Tencent Cloud: tenant (console), clock, journal, LVB, COS v4, IM.
 
 pub mod cloud;
+pub mod formats;
 pub mod runtime;
 pub mod scenario;
 pub mod terminal;

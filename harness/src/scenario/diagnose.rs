@@ -1,78 +1,228 @@
-//! `tcharness diagnose`: which FAQ scenarios does a customer's log look like?
+//! `tcharness diagnose`: which FAQ items (and which known tickets) does a customer's log or description point at?
 //!
-//! Each scenario contributes its expected symptom and extra phrases. A phrase found in the log scores by how
-//! specific it is: one that only one scenario has weighs more than one that many share (an inverse document
-//! frequency), so `ERROR_PROXY_AUTH_FAILED` points at one item while `RTMP server actively disconnects` spreads
-//! over the push failures.
+//! Every entry of the [`knowledge`] table sums the weights of its distinct signals found in the text. FAQ items
+//! and tickets are ranked apart; entries with the same score are reported as a tie, not ordered by name. When the
+//! best score is weak the diagnosis abstains instead of naming an item.
 
-use std::collections::BTreeMap;
-
+use super::knowledge::{self, Entry, Kind, Signal};
 use super::model::Scenario;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Match {
-    pub id: String,
-    pub faq: String,
-    pub title: String,
-    pub score: f64,
-    /// The phrases of the scenario found in the log.
-    pub found: Vec<String>,
+/// Below this score nothing is named with confidence: one medium signal, or only hints.
+pub const CONFIDENT: f64 = 2.5;
+/// From this score on two independent signals agree.
+const HIGH: f64 = 4.5;
+/// Scores this close are the same evidence.
+const TIE: f64 = 0.01;
+/// Log lines quoted per entry.
+const QUOTED: usize = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
 }
 
-/// Scenarios whose phrases appear in `log`, best first; scenarios with no phrase found are left out.
-pub fn rank(scenarios: &[Scenario], log: &str) -> Vec<Match> {
-    let log = log.to_lowercase();
-    let phrases: Vec<(usize, Vec<String>)> = scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut p = vec![s.expect.symptom.clone()];
-            p.extend(s.expect.also.iter().cloned());
-            p.retain(|x| !x.trim().is_empty());
-            (i, p)
-        })
-        .collect();
-    let mut holders: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, ps) in &phrases {
-        for p in ps {
-            *holders.entry(p.to_lowercase()).or_default() += 1;
+/// A line of the customer's text that matched.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    /// 1-based line number.
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Match {
+    /// The FAQ item ("1.7") or the ticket's id.
+    pub key: String,
+    pub kind: Kind,
+    pub title: String,
+    pub answer: String,
+    pub scenarios: Vec<String>,
+    pub score: f64,
+    pub confidence: Confidence,
+    /// Whether another entry of the same kind has the same score.
+    pub tie: bool,
+    pub found: Vec<Evidence>,
+}
+
+impl Match {
+    /// The command that replays this entry's first scenario, from the repository root.
+    pub fn replay_command(&self) -> String {
+        match self.scenarios.first() {
+            Some(s) => format!("tcharness replay harness/scenarios/{s}.toml"),
+            None => String::new(),
         }
     }
-    let total = scenarios.len().max(1) as f64;
-    let mut out: Vec<Match> = phrases
-        .into_iter()
-        .filter_map(|(i, ps)| {
-            let s = &scenarios[i];
-            let found: Vec<String> = ps
-                .into_iter()
-                .filter(|p| log.contains(&p.to_lowercase()))
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Diagnosis {
+    /// Whether the best entry has enough evidence to be named.
+    pub confident: bool,
+    /// The keys of the best entries over FAQ items and tickets (several on a tie).
+    pub best: Vec<String>,
+    pub faq: Vec<Match>,
+    pub tickets: Vec<Match>,
+}
+
+impl Diagnosis {
+    /// All matches, best first, FAQ items before tickets on equal scores.
+    pub fn ranked(&self) -> Vec<&Match> {
+        let mut all: Vec<&Match> = self.faq.iter().chain(self.tickets.iter()).collect();
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all
+    }
+}
+
+/// Diagnoses `text` against the built-in table.
+pub fn diagnose(text: &str) -> Diagnosis {
+    diagnose_with(knowledge::builtin(), &[], text)
+}
+
+/// Diagnoses `text` against `table`, plus the scenarios of `extra` that the table does not cover (their expected
+/// symptoms become medium signals), so a `--dir` with new scenarios still contributes.
+pub fn diagnose_with(table: &[Entry], extra: &[Scenario], text: &str) -> Diagnosis {
+    let extra_entries = uncovered(table, extra);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut faq = Vec::new();
+    let mut tickets = Vec::new();
+    for e in table.iter().chain(extra_entries.iter()) {
+        if let Some(m) = score(e, &lines) {
+            match e.kind {
+                Kind::Faq => faq.push(m),
+                Kind::Ticket => tickets.push(m),
+            }
+        }
+    }
+    for list in [&mut faq, &mut tickets] {
+        // A stable sort keeps the table's order among equals, which the tie flag then makes visible.
+        list.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let scores: Vec<f64> = list.iter().map(|m| m.score).collect();
+        for m in list.iter_mut() {
+            m.tie = scores
+                .iter()
+                .filter(|s| (**s - m.score).abs() < TIE)
+                .count()
+                > 1;
+        }
+    }
+    // FAQ items come first: a ticket is the answer only when it has more evidence than every FAQ item.
+    let top_of = |l: &[Match]| l.first().map_or(0.0, |m| m.score);
+    let (top_faq, top_ticket) = (top_of(&faq), top_of(&tickets));
+    let (top, leaders) = if top_ticket > top_faq + TIE {
+        (top_ticket, &tickets)
+    } else {
+        (top_faq, &faq)
+    };
+    let confident = top >= CONFIDENT;
+    let best = if confident {
+        leaders
+            .iter()
+            .filter(|m| (m.score - top).abs() < TIE)
+            .map(|m| m.key.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Diagnosis {
+        confident,
+        best,
+        faq,
+        tickets,
+    }
+}
+
+fn score(e: &Entry, lines: &[&str]) -> Option<Match> {
+    let mut total = 0.0;
+    let mut found: Vec<Evidence> = Vec::new();
+    for s in &e.signals {
+        let hits: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| s.pattern.is_match(l))
+            .map(|(i, _)| i)
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        total += s.weight;
+        for i in hits {
+            if found.len() < QUOTED && found.iter().all(|f| f.line != i + 1) {
+                found.push(Evidence {
+                    line: i + 1,
+                    text: clip(lines[i].trim()),
+                });
+            }
+        }
+    }
+    if total <= 0.0 {
+        return None;
+    }
+    found.sort_by_key(|f| f.line);
+    let confidence = if total >= HIGH {
+        Confidence::High
+    } else if total >= CONFIDENT {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    Some(Match {
+        key: e.key.clone(),
+        kind: e.kind,
+        title: e.title.clone(),
+        answer: e.answer.clone(),
+        scenarios: e.scenarios.clone(),
+        score: total,
+        confidence,
+        tie: false,
+        found,
+    })
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+fn uncovered(table: &[Entry], scenarios: &[Scenario]) -> Vec<Entry> {
+    scenarios
+        .iter()
+        .filter(|s| s.faq != "-" && !table.iter().any(|e| e.scenarios.contains(&s.id)))
+        .filter_map(|s| {
+            let signals: Vec<Signal> = std::iter::once(&s.expect.symptom)
+                .chain(s.expect.also.iter())
+                .filter(|p| p.trim().len() > 3)
+                .filter_map(|p| knowledge::case_insensitive(&regex::escape(p)).ok())
+                .map(|pattern| Signal {
+                    pattern,
+                    weight: CONFIDENT,
+                })
                 .collect();
-            if found.is_empty() {
+            if signals.is_empty() {
                 return None;
             }
-            let score = found
-                .iter()
-                .map(|p| {
-                    let n = holders.get(&p.to_lowercase()).copied().unwrap_or(1) as f64;
-                    (1.0 + total / n).ln()
-                })
-                .sum();
-            Some(Match {
-                id: s.id.clone(),
-                faq: s.faq.clone(),
+            let ticket = s.faq == "ticket";
+            Some(Entry {
+                key: if ticket { s.id.clone() } else { s.faq.clone() },
+                kind: if ticket { Kind::Ticket } else { Kind::Faq },
                 title: s.title.clone(),
-                score,
-                found,
+                answer: s
+                    .description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                scenarios: vec![s.id.clone()],
+                signals,
             })
         })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .partial_cmp(&a.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    out
+        .collect()
 }
 
 #[cfg(test)]
@@ -80,44 +230,44 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn scenario(id: &str, symptom: &str, also: &[&str]) -> Scenario {
-        let also = also
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let text = format!(
-            "id = {id:?}\nfaq = \"x\"\ntitle = \"t\"\n[expect]\nsymptom = {symptom:?}\nalso = [{also}]\n"
+    #[test]
+    fn the_sdk_chinese_3004_text_is_a_confident_tie_of_the_push_items() {
+        let d = diagnose(
+            "W/TCLivePublisher: onPushEvent 3004 RTMP服务器主动断开，请检查推流地址的合法性或防盗链有效期",
         );
-        Scenario::from_toml(&text, Path::new("s.toml")).unwrap()
+        assert!(d.confident);
+        assert_eq!(d.best, ["1.1", "1.2"]);
+        assert!(d.faq[0].tie && d.faq[1].tie);
+        assert_eq!(d.faq[0].found[0].line, 1);
     }
 
     #[test]
-    fn a_specific_phrase_outranks_a_shared_one() {
-        let scenarios = vec![
-            scenario(
-                "push-key",
-                "RTMP server actively disconnects",
-                &["bad txSecret"],
-            ),
-            scenario(
-                "bizid",
-                "RTMP server actively disconnects",
-                &["unknown bizid"],
-            ),
-            scenario("cos-key", "ERROR_PROXY_AUTH_FAILED", &[]),
-        ];
-        let log =
-            "12:00 push: RTMP server actively disconnects (3004)\ncloud: refused: bad txSecret";
-        let ranked = rank(&scenarios, log);
-        assert_eq!(ranked[0].id, "push-key");
-        assert_eq!(ranked.len(), 2);
-        assert!(ranked[0].score > ranked[1].score);
+    fn a_specific_line_breaks_the_tie() {
+        let d = diagnose("evt 3004\ningest: refused: bad txSecret");
+        assert_eq!(d.best, ["1.2"]);
+        assert!(!d.faq[0].tie);
+        assert_eq!(d.faq[0].confidence, Confidence::High);
     }
 
     #[test]
-    fn nothing_matches_an_unrelated_log() {
-        let scenarios = vec![scenario("cos-key", "ERROR_PROXY_AUTH_FAILED", &[])];
-        assert!(rank(&scenarios, "all good").is_empty());
+    fn a_bare_404_or_a_healthy_push_is_no_evidence() {
+        let d = diagnose("10:04:04 GET /favicon.ico 404\nPush begins\nonPushEvent 1002");
+        assert!(!d.confident && d.best.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn tickets_are_ranked_apart_from_faq_items() {
+        let d = diagnose("onPushEvent 3004\npublish refused: already publishing");
+        assert_eq!(d.best, ["ticket-second-pusher"]);
+        assert!(d.faq.iter().all(|m| m.kind == Kind::Faq));
+        assert_eq!(d.tickets[0].key, "ticket-second-pusher");
+    }
+
+    #[test]
+    fn a_scenario_the_table_does_not_know_still_counts() {
+        let text = "id = \"faq-9-new\"\nfaq = \"9\"\ntitle = \"t\"\n[expect]\nsymptom = \"FROBNICATOR_JAMMED\"\n";
+        let s = Scenario::from_toml(text, Path::new("s.toml")).unwrap();
+        let d = diagnose_with(knowledge::builtin(), &[s], "x: FROBNICATOR_JAMMED");
+        assert_eq!(d.best, ["9"]);
     }
 }

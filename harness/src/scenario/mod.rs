@@ -3,6 +3,7 @@
 pub mod check;
 pub mod deployment;
 pub mod diagnose;
+pub mod knowledge;
 pub mod model;
 pub mod replay;
 pub mod snapshot;

@@ -1,0 +1,4 @@
+//! File formats the customer's deployment and logs come in, one parser per format, used both to read them and to
+//! write them.
+
+pub mod text;
