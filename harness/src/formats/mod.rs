@@ -1,4 +1,5 @@
 //! File formats the customer's deployment and logs come in, one parser per format, used both to read them and to
 //! write them.
 
+pub mod php;
 pub mod text;
