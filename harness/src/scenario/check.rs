@@ -43,7 +43,8 @@ pub enum CheckError {
 }
 
 fn read(path: &Path) -> Result<String, CheckError> {
-    std::fs::read_to_string(path).map_err(|source| CheckError::Read {
+    // Customers' files come with a BOM, in UTF-16 or in GBK as often as in plain UTF-8.
+    crate::formats::text::read(path).map_err(|source| CheckError::Read {
         path: path.display().to_string(),
         source,
     })
@@ -54,7 +55,7 @@ impl Deployment {
     /// `conf/cdn.route.ini`), and the app constants file if given.
     pub fn load(backend_root: &Path, terminal: Option<&Path>) -> Result<Self, CheckError> {
         let outdefine = parse_outdefine(&read(&backend_root.join("conf/OutDefine.php"))?);
-        let route_rel = std::fs::read_to_string(backend_root.join("conf/cdn.inc.ini"))
+        let route_rel = crate::formats::text::read(&backend_root.join("conf/cdn.inc.ini"))
             .ok()
             .and_then(|inc| {
                 let inc = parse_ini(&inc);
@@ -75,38 +76,20 @@ impl Deployment {
     }
 }
 
-/// `define('NAME', value);` lines; comments and anything else are skipped.
+/// `define('NAME', value);` as PHP runs them (a define in a comment does not count; the first define wins).
 pub fn parse_outdefine(text: &str) -> BTreeMap<String, String> {
-    let re = Regex::new(r#"(?m)^\s*define\s*\(\s*['"](\w+)['"]\s*,\s*(.*?)\s*\)\s*;"#)
-        .expect("pattern is valid");
-    re.captures_iter(text)
-        .map(|c| (c[1].to_string(), unquote(&c[2])))
-        .collect()
-}
-
-fn unquote(v: &str) -> String {
-    let v = v.trim();
-    for q in ['\'', '"'] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return v[1..v.len() - 1].replace("\\'", "'").replace("\\\\", "\\");
-        }
+    let mut out = BTreeMap::new();
+    for d in crate::formats::php::parse(text) {
+        out.entry(d.name).or_insert_with(|| d.value.as_text());
     }
-    v.to_string()
+    out
 }
 
-/// A PHP `parse_ini_file`-style reader: sections, `key=value`, `;`/`#` comments.
+/// `parse_ini_file`'s reading: trimmed sections, quoted values keeping `;` and `#`, BOM (the last key wins).
 pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.split([';', '#']).next().unwrap_or("").trim();
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
-        } else if let Some((k, v)) = line.split_once('=') {
-            out.entry(section.clone())
-                .or_default()
-                .insert(k.trim().to_string(), unquote(v));
-        }
+    for e in crate::formats::ini::parse(text) {
+        out.entry(e.section).or_default().insert(e.key, e.value);
     }
     out
 }
@@ -411,6 +394,39 @@ mod tests {
             app: Some(deployment::app_constants(&t, &m, &p).unwrap()),
         };
         (t, d)
+    }
+
+    #[test]
+    fn valid_files_in_the_forms_customers_keep_them_raise_no_alarm() {
+        let (t, healthy) = healthy();
+        let m = Mutations::default();
+        let p = Placeholders {
+            backend: "127.0.0.1:80".into(),
+            cloud: "127.0.0.1:81".into(),
+            db_host: "127.0.0.1".into(),
+            db_port: 3306,
+            db_name: "live_demo".into(),
+            ..Default::default()
+        };
+        let php = deployment::outdefine_php(&t, &m).unwrap();
+        // A commented-out block with wrong values, a BOM and CRLF line ends.
+        let php = format!(
+            "\u{feff}{}\n/*\ndefine('PUSH_URL_KEY', 'old');\ndefine('BIZID', '1');\n*/\n",
+            php.replace('\n', "\r\n")
+        );
+        let ini = deployment::cdn_route_ini(&t, &m, &p);
+        let ini = format!("\u{feff}{}", ini.replace("[DB]", "[ DB ]"));
+        assert!(ini.contains("[ DB ]"));
+        let d = Deployment {
+            outdefine: parse_outdefine(&php),
+            route: parse_ini(&ini),
+            app: healthy.app.clone(),
+        };
+        assert_eq!(d.outdefine, healthy.outdefine);
+        assert_eq!(d.route, healthy.route);
+        assert_eq!(check(&d, Some(&t)), vec![]);
+        let quoted = parse_ini("[DB]\npasswd = \"a;b#c\"\n");
+        assert_eq!(quoted["DB"]["passwd"], "a;b#c");
     }
 
     #[test]
