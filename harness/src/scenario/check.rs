@@ -476,6 +476,14 @@ mod tests {
     }
 
     #[test]
+    fn the_android_region_enum_reads_as_its_region() {
+        let c = parse_app_constants(
+            "public static final COSEndPoint COS_REGION = COSEndPoint.COS_TJ; // 天津\n",
+        );
+        assert_eq!(c.get("kTCCOSRegion").map(String::as_str), Some("tj"));
+    }
+
+    #[test]
     fn ios_and_android_constant_files_parse() {
         let ios =
             "#define kTCCOSRegion  @\"sh\"   // region\n#define kTCIMSDKAppId @\"1400012345\"\n";

@@ -256,6 +256,10 @@ fn literal_value(value: &str) -> Option<String> {
         return None;
     }
     let bare = value.trim_start_matches('(').trim_end_matches(')').trim();
+    // The Android COS v4 SDK names the region by its enum (`COSEndPoint.COS_TJ`); the region is its suffix.
+    if let Some(region) = bare.strip_prefix("COSEndPoint.COS_") {
+        return Some(region.to_ascii_lowercase());
+    }
     let bare = bare.trim_end_matches(['L', 'l']);
     if bare.is_empty() {
         return None;
