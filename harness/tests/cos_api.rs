@@ -367,7 +367,12 @@ async fn faq_2_3_an_unknown_region_host_gets_the_gateway_page() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.headers[header::SERVER], "NWS_SP");
     let text = String::from_utf8_lossy(&reply.body);
-    assert!(text.contains("You do not have permission to get URL '/files/v2/1252000001/minilvb/a.jpg' from this server."), "{text}");
+    // §8.4: the body is only the sentence, as text/html.
+    assert_eq!(
+        text,
+        "You do not have permission to get URL '/files/v2/1252000001/minilvb/a.jpg' from this server."
+    );
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "text/html");
     assert_eq!(env.last_outcome().1, "HTTP 403 gateway");
 }
 
@@ -504,11 +509,16 @@ async fn official_vectors_verify_against_the_emulated_cos() {
 // Upload rules
 
 #[tokio::test]
-async fn same_content_again_succeeds_and_different_content_is_file_exist() {
+async fn same_content_again_is_4018_and_different_content_is_file_exist() {
     let env = env();
     let sign = env.healthy_sign();
     assert_eq!(env.upload("/a.jpg", b"one", &sign).await.code(), 0);
-    assert_eq!(env.upload("/a.jpg", b"one", &sign).await.code(), 0);
+    // §8.4: the same file again is -4018 ERROR_SAME_FILE_UPLOAD.
+    let same = env.upload("/a.jpg", b"one", &sign).await;
+    assert_eq!(
+        (same.code(), same.message().as_str()),
+        (-4018, "ERROR_SAME_FILE_UPLOAD")
+    );
     let reply = env.upload("/a.jpg", b"two", &sign).await;
     assert_eq!(
         (reply.code(), reply.message().as_str()),
@@ -794,6 +804,11 @@ async fn slice_upload_init_data_list_finish_and_instant_upload() {
                 list.json()["data"]["listparts"].as_array().map(Vec::len),
                 Some(2)
             );
+            // §8.4: parts carry {offset, datalen, datasha}.
+            let part = &list.json()["data"]["listparts"][0];
+            assert_eq!(part["offset"], 0);
+            assert!(part["datalen"].as_u64().is_some(), "{part}");
+            assert_eq!(part["datasha"].as_str().map(str::len), Some(40), "{part}");
         }
     }
     // A slice past the announced size.
@@ -975,6 +990,13 @@ async fn folders_delete_update_move_and_copy() {
         .json_op("/album/", &sign, r#"{"op":"create","biz_attr":"photos"}"#)
         .await;
     assert_eq!(create.code(), 0, "{:?}", create.json());
+    // §8.4: create-folder data is {ctime} only.
+    let data = create.json()["data"].clone();
+    assert_eq!(
+        data.as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["ctime".to_string()])
+    );
     let again = env.json_op("/album/", &sign, r#"{"op":"create"}"#).await;
     assert_eq!(
         (again.code(), again.message().as_str()),
@@ -1125,4 +1147,80 @@ async fn faq_5_cdn_domain_fails_while_acceleration_is_off_but_source_works() {
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let missing = env.get(source, "/nothing.jpg", None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+/// §8.4: upload, stat and create folder take a multi-use signature only; a multi-use one may live at
+/// most three months.
+#[tokio::test]
+async fn signature_kinds_follow_the_operation() {
+    let env = env();
+    let single = env.single("/kinds/a.jpg");
+    let up = env.upload("/kinds/a.jpg", b"a", &single).await;
+    assert_eq!(
+        (up.code(), up.message().as_str()),
+        (-97, "ERROR_PROXY_AUTH_FAILED"),
+        "{:?}",
+        up.json()
+    );
+    let sign = env.healthy_sign();
+    assert_eq!(env.upload("/kinds/a.jpg", b"a", &sign).await.code(), 0);
+    let stat = env
+        .get(
+            API,
+            "/files/v2/1252000001/minilvb/kinds/a.jpg?op=stat",
+            Some(&env.single("/kinds/a.jpg")),
+        )
+        .await;
+    assert_eq!(stat.message(), "ERROR_PROXY_AUTH_FAILED");
+    let create = env
+        .json_op(
+            "/kinds/sub/",
+            &env.single("/kinds/sub/"),
+            r#"{"op":"create"}"#,
+        )
+        .await;
+    assert_eq!(create.message(), "ERROR_PROXY_AUTH_FAILED");
+
+    let now = env.ctx.clock.now();
+    let lasting = |days: i64| {
+        SignRequest {
+            appid: APPID,
+            bucket: BUCKET,
+            secret_id: SID,
+            expire: now + days * 86400,
+            time: now,
+            rand: 777,
+            fileid: "",
+        }
+        .sign(SKEY)
+    };
+    let long = env.upload("/kinds/b.jpg", b"b", &lasting(91)).await;
+    assert_eq!(
+        (long.code(), long.message().as_str()),
+        (-97, "ERROR_PROXY_AUTH_FAILED")
+    );
+    assert_eq!(
+        env.upload("/kinds/b.jpg", b"b", &lasting(90)).await.code(),
+        0
+    );
+}
+
+/// §8.4: an APPID the service does not know is -62 ERROR_PROXY_AUTH_APPID.
+#[tokio::test]
+async fn an_unconfigured_appid_is_62() {
+    let env = env();
+    let reply = env
+        .upload_to(
+            API,
+            &format!("/files/v2/1250000000/{BUCKET}/a.jpg"),
+            &env.multi(1250000000, BUCKET, SID, SKEY),
+            &[("op", b"upload"), ("filecontent", b"x")],
+        )
+        .await;
+    assert_eq!(
+        (reply.code(), reply.message().as_str()),
+        (-62, "ERROR_PROXY_AUTH_APPID"),
+        "{:?}",
+        reply.json()
+    );
 }

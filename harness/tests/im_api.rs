@@ -193,7 +193,9 @@ async fn a_wrong_sdkappid_or_account_type_fails_registration_and_login() {
     assert_eq!(im_login(&app, body).await["ErrorCode"], 70020);
     let mut body = login_body("anchor01", &sig);
     body["accountType"] = json!("9999");
-    assert_eq!(im_login(&app, body).await["ErrorCode"], 70005);
+    let reply = im_login(&app, body).await;
+    assert_eq!(reply["ErrorCode"], 70012);
+    assert_eq!(reply["ActionStatus"], "FAIL");
 }
 
 #[tokio::test]

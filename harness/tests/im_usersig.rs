@@ -167,13 +167,25 @@ fn v1_sign_then_verify_with_a_generated_key() {
         login::USERSIG_BAD_SIGNATURE
     );
 
-    // A v1 sig bound to another appid_at_3rd or account type: 70005.
+    // §8.2: a sig made with another key that is also expired reports the signature (the v1
+    // verifier checks the ECDSA signature before the fields).
+    assert_eq!(
+        code(login::check(Some(&other), &req, now + 10_000)),
+        login::USERSIG_BAD_SIGNATURE
+    );
+    assert_eq!(
+        code(login::check(Some(&app), &req, now + 10_000)),
+        login::USERSIG_EXPIRED
+    );
+
+    // §8.2: a v1 sig bound to another appid_at_3rd: 70011.
     let mut wrong_3rd = req.clone();
     wrong_3rd.appid_at_3rd = "1400011111";
     assert_eq!(
         code(login::check(Some(&app), &wrong_3rd, now + 10)),
-        login::USERSIG_FIELD_MISMATCH
+        login::APPID_AT_3RD_MISMATCH
     );
+    assert_eq!(login::APPID_AT_3RD_MISMATCH, 70011);
 }
 
 #[test]
@@ -212,10 +224,17 @@ fn every_login_code_is_given_for_its_reason() {
         check(None, &request(&app, "anchor01", &good)),
         login::SDKAPPID_NOT_FOUND
     );
-    // 70005: the request's accountType is not the app's.
+    // §8.2: 70012, the request's accountType is not the app's.
     let mut req = request(&app, "anchor01", &good);
     req.account_type = "9999";
-    assert_eq!(check(Some(&app), &req), login::USERSIG_FIELD_MISMATCH);
+    assert_eq!(check(Some(&app), &req), login::ACCOUNT_TYPE_MISMATCH);
+    assert_eq!(login::ACCOUNT_TYPE_MISMATCH, 70012);
+    // §8.2: v2 checks the identifier before the sdkappid.
+    let both = usersig::issue_v2(&app.secret_key, 1400054321, "viewer02", now, 86400);
+    assert_eq!(
+        check(Some(&app), &request(&app, "anchor01", &both)),
+        login::IDENTIFIER_MISMATCH
+    );
     // 70002: no sig at all.
     assert_eq!(
         check(Some(&app), &request(&app, "anchor01", "")),

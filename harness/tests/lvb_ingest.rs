@@ -77,6 +77,10 @@ async fn a_push_sends_start_end_and_one_recording_per_format() {
         assert_eq!(e["channel_id"], stream.as_str());
     }
     let start = &events[0];
+    // §8.3: a start's errmsg is "OK"; events 0/1 carry no appid.
+    assert_eq!(start["errmsg"], "OK");
+    assert!(start.get("appid").is_none(), "{start}");
+    assert!(events[1].get("appid").is_none(), "{}", events[1]);
     assert_eq!(start["app"], "8888.livepush2.myqcloud.com");
     assert_eq!(start["appname"], "live");
     assert_eq!(start["user_ip"], "127.0.0.1");
@@ -114,12 +118,29 @@ async fn a_push_sends_start_end_and_one_recording_per_format() {
         assert!((90..=92).contains(&duration), "duration {duration}");
         assert_eq!(rec["duration"].as_i64(), Some(duration));
         assert_eq!(rec["vod2Flag"], 1);
-        assert!(
-            rec["video_url"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("http://200011683.vod2.myqcloud.com/")
+        // §8.3: http://{APPID}.vod2.myqcloud.com/{8 hex}vodgzp{APPID}/{8 hex}{file_id}/f0.flv
+        let appid = cloud.ctx.tenant().lvb.appid;
+        let url = rec["video_url"].as_str().unwrap_or("");
+        let rest = url
+            .strip_prefix(&format!("http://{appid}.vod2.myqcloud.com/"))
+            .unwrap_or_else(|| panic!("host of {url}"));
+        let parts: Vec<&str> = rest.split('/').collect();
+        assert_eq!(parts.len(), 3, "{url}");
+        let is_hex8 = |s: &str| s.len() >= 8 && s[..8].bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(is_hex8(parts[0]), "{url}");
+        assert_eq!(&parts[0][8..], format!("vodgzp{appid}"), "{url}");
+        assert!(is_hex8(parts[1]), "{url}");
+        assert_eq!(
+            &parts[1][8..],
+            rec["file_id"].as_str().unwrap_or(""),
+            "{url}"
         );
+        let file = if rec["file_format"] == "hls" {
+            "playlist.m3u8"
+        } else {
+            "f0.flv"
+        };
+        assert_eq!(parts[2], file, "{url}");
     }
 
     // The flv recording downloads and is a valid FLV holding the pushed frames.

@@ -159,7 +159,7 @@ async fn the_app_runs_its_flows_against_the_emulated_cloud() {
     }
     // A second device on the same push URL is refused by the ingest.
     let err = app.run(&AppStep::PushAgain).await.unwrap_err();
-    assert!(matches!(err, AppError::Push { code: 3004, .. }), "{err}");
+    assert!(matches!(err, AppError::Push { code: -1307, .. }), "{err}");
     app.run(&AppStep::StopLive).await.unwrap();
     let pushes: Vec<i32> = app
         .log()
@@ -169,9 +169,13 @@ async fn the_app_runs_its_flows_against_the_emulated_cloud() {
             _ => None,
         })
         .collect();
-    assert_eq!(pushes, vec![1002, 3004]);
+    // §8.1: the refused second device reconnects three times, then gives up with its dialog.
+    assert_eq!(
+        pushes,
+        vec![1001, 1002, 1001, 3004, 1102, 1102, 1102, -1307]
+    );
     let shown: Vec<String> = app.shown().into_iter().map(|s| s.android).collect();
-    assert_eq!(shown, vec!["RTMP server actively disconnects"]);
+    assert_eq!(shown, vec!["网络异常，请检查网络"]);
     println!("{}", serde_json::to_string_pretty(app.log()).unwrap());
 }
 
@@ -285,11 +289,12 @@ async fn misconfigured_apps_and_push_keys_fail_like_the_faq_says() {
         .run(&AppStep::StartLive { title: None })
         .await
         .unwrap_err();
-    assert!(matches!(err, AppError::Push { code: 3004, .. }), "{err}");
+    assert!(matches!(err, AppError::Push { code: -1307, .. }), "{err}");
     let shown: Vec<String> = app.shown().into_iter().map(|s| s.android).collect();
     println!("{shown:#?}");
-    assert_eq!(
-        shown.last().map(String::as_str),
-        Some("RTMP server actively disconnects")
+    // The dialog, then whatever the backend mock answers to the offline ChangeStatus.
+    assert!(
+        shown.iter().any(|s| s == "网络异常，请检查网络"),
+        "{shown:?}"
     );
 }

@@ -227,6 +227,18 @@ fn app_visible_texts_are_pinned() {
         "RTMP server actively disconnects"
     );
     assert_eq!(shown::PUSH_SERVER_DISCONNECT, 3004);
+    let warning = shown::push_event_info(3004);
+    assert_eq!(warning.name, "PUSH_WARNING_SERVER_DISCONNECT");
+    assert_eq!(
+        warning.text,
+        "RTMP服务器主动断开，请检查推流地址的合法性或防盗链有效期"
+    );
+    assert_eq!(
+        shown::push_event_info(-1307).name,
+        "PUSH_ERR_NET_DISCONNECT"
+    );
+    assert_eq!(shown::push_event_info(1102).text, "启动网络重连");
+    assert_eq!(shown::NET_DISCONNECTED_DIALOG, "网络异常，请检查网络");
     assert_eq!(
         shown::cos_error(-97, "ERROR_PROXY_AUTH_FAILED").android,
         "upload failed, code:-97, message:ERROR_PROXY_AUTH_FAILED"
@@ -239,6 +251,7 @@ fn app_visible_texts_are_pinned() {
         shown::SECURITY_REFUSAL,
         "Login failed. Registration operation is rejected for security reason."
     );
+    assert_eq!(shown::SECURITY_REFUSAL_SHOWN, "登录失败注册操作被安全打击");
     assert!(shown::is_security_refusal(10, ""));
     assert!(!shown::is_security_refusal(3, "操作太频繁"));
     assert!(shown::is_security_refusal(99, "注册操作被安全打击"));

@@ -571,9 +571,10 @@ async fn too_many_registrations_show_the_faq_7_text() {
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::Login { code: 10, .. }));
+    assert_eq!(shown_android(&app), vec!["登录失败注册操作被安全打击"]);
     assert_eq!(
-        shown_android(&app),
-        vec!["Login failed. Registration operation is rejected for security reason."]
+        app.shown()[0].english.as_deref(),
+        Some("Login failed. Registration operation is rejected for security reason.")
     );
     let regs: Vec<String> = requests(&app).into_iter().map(|r| r.1).collect();
     assert_eq!(

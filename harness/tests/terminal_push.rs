@@ -194,7 +194,9 @@ fn push_events(app: &App) -> Vec<(i32, String, String)> {
     app.log()
         .iter()
         .filter_map(|e| match e {
-            AppEvent::Push { code, text, url } => Some((*code, text.clone(), url.clone())),
+            AppEvent::Push {
+                code, english, url, ..
+            } => Some((*code, english.clone(), url.clone())),
             _ => None,
         })
         .collect()
@@ -229,11 +231,18 @@ async fn healthy_push(pusher: Pusher) {
     assert_eq!(app.push_state(), Some(PushState::Pushing));
     assert_eq!(
         push_events(&app),
-        vec![(
-            1002,
-            "Push begins".to_string(),
-            "rtmp://8888.livepush2.myqcloud.com/live/8888_anchor01".to_string()
-        )]
+        vec![
+            (
+                1001,
+                "Connected to the push server".to_string(),
+                "rtmp://8888.livepush2.myqcloud.com/live/8888_anchor01".to_string()
+            ),
+            (
+                1002,
+                "Push begins".to_string(),
+                "rtmp://8888.livepush2.myqcloud.com/live/8888_anchor01".to_string()
+            )
+        ]
     );
     if probe_with_ffprobe {
         // A real RTMP player sees the synthetic stream's video and audio.
@@ -280,21 +289,80 @@ async fn ffmpeg_pusher_publishes_with_the_real_tcurl_and_query() {
 async fn refused_push(pusher: Pusher) {
     let rig = rig(BAD_PUSH_URL).await;
     expect_change_status(&rig.backend, 0, 0).await;
+    // §8.1: after -1307 the app marks the room offline.
+    expect_change_status(&rig.backend, 1, 1).await;
     let mut app = logged_in_app(&rig, pusher).await;
     let err = app
         .run(&AppStep::StartLive { title: None })
         .await
         .unwrap_err();
-    assert!(matches!(err, AppError::Push { code: 3004, .. }), "{err}");
+    assert!(matches!(err, AppError::Push { code: -1307, .. }), "{err}");
+    let events: Vec<(i32, String, String, String)> = app
+        .log()
+        .iter()
+        .filter_map(|e| match e {
+            AppEvent::Push {
+                code,
+                name,
+                text,
+                english,
+                ..
+            } => Some((*code, name.clone(), text.clone(), english.clone())),
+            _ => None,
+        })
+        .collect();
+    let ev = |code: i32, name: &str, text: &str, english: &str| {
+        (
+            code,
+            name.to_string(),
+            text.to_string(),
+            english.to_string(),
+        )
+    };
+    let reconnect = ev(
+        1102,
+        "PUSH_WARNING_RECONNECT",
+        "启动网络重连",
+        "Network reconnection started",
+    );
     assert_eq!(
-        push_events(&app)
-            .into_iter()
-            .map(|e| (e.0, e.1))
-            .collect::<Vec<_>>(),
-        vec![(3004, "RTMP server actively disconnects".to_string())]
+        events,
+        vec![
+            ev(
+                1001,
+                "PUSH_EVT_CONNECT_SUCC",
+                "已经连接推流服务器",
+                "Connected to the push server"
+            ),
+            ev(
+                3004,
+                "PUSH_WARNING_SERVER_DISCONNECT",
+                "RTMP服务器主动断开，请检查推流地址的合法性或防盗链有效期",
+                "RTMP server actively disconnects"
+            ),
+            reconnect.clone(),
+            reconnect.clone(),
+            reconnect,
+            ev(
+                -1307,
+                "PUSH_ERR_NET_DISCONNECT",
+                "网络断连,且经多次重连抢救无效,可以放弃治疗,更多重试请自行重启推流",
+                "Network disconnected and several reconnects failed; restart the push to retry"
+            ),
+        ]
     );
     let shown: Vec<String> = app.shown().into_iter().map(|s| s.android).collect();
-    assert_eq!(shown, vec!["RTMP server actively disconnects"]);
+    assert_eq!(shown, vec!["网络异常，请检查网络"]);
+    // The ingest saw the first publish and the SDK's three reconnects.
+    let publishes = rig
+        .hooks
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/on_publish")
+        .count();
+    assert_eq!(publishes, 4);
 }
 
 #[tokio::test]
@@ -336,7 +404,7 @@ async fn a_push_cut_while_live_is_reported_at_the_next_step() {
     .await
     .unwrap();
     let codes: Vec<i32> = push_events(&app).into_iter().map(|e| e.0).collect();
-    assert_eq!(codes, vec![1002, 3004]);
+    assert_eq!(codes, vec![1001, 1002, 3004]);
 }
 
 #[tokio::test]

@@ -81,16 +81,17 @@ impl App {
         self.push_event(failure.code, &url);
     }
 
+    /// Logs one push SDK event. Nothing goes on screen: the V1 app sends the SDK's events and warnings
+    /// (3004 included) to its log view only; only the give-up error -1307 opens a dialog (§8.1).
     fn push_event(&mut self, code: i32, url: &str) {
-        let text = shown::push_event_text(code);
+        let info = shown::push_event_info(code);
         self.log.push(AppEvent::Push {
             code,
-            text: text.to_string(),
+            name: info.name.to_string(),
+            text: info.text.to_string(),
+            english: info.english.to_string(),
             url: url.to_string(),
         });
-        if code != shown::PUSH_BEGIN {
-            self.show(shown::Shown::same(text));
-        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -142,7 +143,11 @@ impl App {
 
     fn show_login_failure(&mut self, code: i64, message: &str) {
         if shown::is_security_refusal(code, message) {
-            self.show(shown::Shown::same(shown::SECURITY_REFUSAL));
+            // §8.2: the China FAQ shows the reply's Title + Msg together; the English is the FAQ's.
+            self.show(shown::Shown::same_with_english(
+                shown::SECURITY_REFUSAL_SHOWN,
+                shown::SECURITY_REFUSAL,
+            ));
         } else {
             self.show(shown::login_failed(code, message));
         }
@@ -424,34 +429,77 @@ impl App {
     }
 
     /// Pushes to `url`, logging the SDK events; the handle keeps the push running.
+    ///
+    /// §8.1: a network warning (3004 for a refused push URL) is not final: the SDK raises 1102 and
+    /// reconnects, up to three times, so the ingest sees four publish attempts; after the last failure
+    /// it raises -1307 and the app shows its dialog, stops the push and marks the room offline.
+    /// The SDK's reconnect is on by default, as in the V1 app. Choice: the other network warnings
+    /// (3001..3003) reconnect the same way, as the SDK treats them alike.
     async fn push_to(&mut self, url: &str) -> Result<super::PushHandle, AppError> {
         let display = PushUrl::parse(url).map(|u| u.display()).unwrap_or_default();
-        let result = start_push(
-            &self.options.pusher,
-            url,
-            &self.network,
-            self.options.http_timeout,
-        )
-        .await;
-        match result {
-            Ok(handle) => {
-                self.record(Peer::Rtmp, format!("publish {display}"), "publishing");
-                self.push_event(shown::PUSH_BEGIN, &display);
-                Ok(handle)
+        let mut attempt: u32 = 0;
+        let last = loop {
+            let result = start_push(
+                &self.options.pusher,
+                url,
+                &self.network,
+                self.options.http_timeout,
+            )
+            .await;
+            let request = if attempt == 0 {
+                format!("publish {display}")
+            } else {
+                format!(
+                    "reconnect {attempt}/{} publish {display}",
+                    shown::PUSH_RECONNECTS
+                )
+            };
+            match result {
+                Ok(handle) => {
+                    self.record(Peer::Rtmp, request, "publishing");
+                    self.push_event(shown::PUSH_CONNECT_SUCC, &display);
+                    self.push_event(shown::PUSH_BEGIN, &display);
+                    return Ok(handle);
+                }
+                Err(failure) => {
+                    self.record(Peer::Rtmp, request, format!("event {}", failure.code));
+                    if attempt == 0 {
+                        // The TCP connection to the ingest was made (1001) unless DNS or connect failed.
+                        if !matches!(
+                            failure.code,
+                            shown::PUSH_DNS_FAIL | shown::PUSH_CONNECT_FAIL
+                        ) {
+                            self.push_event(shown::PUSH_CONNECT_SUCC, &display);
+                        }
+                        self.push_event(failure.code, &display);
+                    }
+                    if attempt == shown::PUSH_RECONNECTS {
+                        break failure;
+                    }
+                    attempt += 1;
+                    self.push_event(shown::PUSH_RECONNECT, &display);
+                }
             }
-            Err(failure) => {
-                self.record(
-                    Peer::Rtmp,
-                    format!("publish {display}"),
-                    format!("event {}", failure.code),
-                );
-                self.push_event(failure.code, &display);
-                Err(AppError::Push {
-                    code: failure.code,
-                    detail: failure.detail,
-                })
-            }
+        };
+        self.push_event(shown::PUSH_NET_DISCONNECT, &display);
+        self.show(shown::Shown::same(shown::NET_DISCONNECTED_DIALOG));
+        // The app stops its push and reports the room offline (ChangeStatus 1 = went offline).
+        if let Some(me) = self.identifier.clone()
+            && self
+                .backend(
+                    "ChangeStatus",
+                    "status=1",
+                    json!({"userid": me, "status": 1}),
+                )
+                .await
+                .is_ok()
+        {
+            self.record(Peer::Backend, "ChangeStatus status=1", "returnValue 0");
         }
+        Err(AppError::Push {
+            code: shown::PUSH_NET_DISCONNECT,
+            detail: format!("after event {}: {}", last.code, last.detail),
+        })
     }
 
     pub(super) async fn push_again(&mut self) -> Result<(), AppError> {

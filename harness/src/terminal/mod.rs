@@ -149,14 +149,22 @@ pub enum AppEvent {
         request: String,
         outcome: String,
     },
-    /// An event of the push SDK (1002 push begins, 3004 RTMP server actively disconnects, ...).
+    /// An event of the push SDK (1002 push begins, 3004 RTMP server actively disconnects, ...), with the
+    /// SDK's constant name, its own (Chinese) text as a customer's log shows it, and the English.
     Push {
         code: i32,
+        name: String,
         text: String,
+        english: String,
         url: String,
     },
     /// What the app showed the user.
-    Shown { android: String, ios: String },
+    Shown {
+        android: String,
+        ios: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        english: Option<String>,
+    },
 }
 
 /// Why a step failed. The user-visible text of each is in the log as an [`AppEvent::Shown`].
@@ -310,9 +318,14 @@ impl App {
         self.log
             .iter()
             .filter_map(|e| match e {
-                AppEvent::Shown { android, ios } => Some(Shown {
+                AppEvent::Shown {
+                    android,
+                    ios,
+                    english,
+                } => Some(Shown {
                     android: android.clone(),
                     ios: ios.clone(),
+                    english: english.clone(),
                 }),
                 _ => None,
             })
@@ -358,6 +371,7 @@ impl App {
         self.log.push(AppEvent::Shown {
             android: shown.android,
             ios: shown.ios,
+            english: shown.english,
         });
     }
 

@@ -10,6 +10,9 @@ use serde::Serialize;
 pub struct Shown {
     pub android: String,
     pub ios: String,
+    /// The English of a Chinese text, when the FAQ quotes it in English (so both stay searchable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub english: Option<String>,
 }
 
 impl Shown {
@@ -18,6 +21,15 @@ impl Shown {
         Shown {
             android: text.clone(),
             ios: text,
+            english: None,
+        }
+    }
+
+    /// The same text on both platforms, with its English.
+    pub fn same_with_english(text: impl Into<String>, english: impl Into<String>) -> Shown {
+        Shown {
+            english: Some(english.into()),
+            ..Shown::same(text)
         }
     }
 }
@@ -26,24 +38,92 @@ impl Shown {
 pub const PUSH_SERVER_DISCONNECT: i32 = 3004;
 /// SDK event of a push that could not connect (`PUSH_WARNING_SERVER_CONN_FAIL`).
 pub const PUSH_CONNECT_FAIL: i32 = 3002;
-/// SDK event of a push whose RTMP handshake failed (`PUSH_WARNING_HANDSHAKE_FAIL`).
+/// SDK event of a push whose RTMP handshake failed (`PUSH_WARNING_SHAKE_FAIL`).
 pub const PUSH_HANDSHAKE_FAIL: i32 = 3003;
 /// SDK event of a push whose host name did not resolve (`PUSH_WARNING_DNS_FAIL`).
 pub const PUSH_DNS_FAIL: i32 = 3001;
+/// SDK event: connected to the push server (`PUSH_EVT_CONNECT_SUCC`), raised before 1002 (§8.1).
+pub const PUSH_CONNECT_SUCC: i32 = 1001;
 /// SDK event of a push that started (`PUSH_EVT_PUSH_BEGIN`).
 pub const PUSH_BEGIN: i32 = 1002;
+/// SDK event: the SDK starts one of its reconnects (`PUSH_WARNING_RECONNECT`, §8.1).
+pub const PUSH_RECONNECT: i32 = 1102;
+/// SDK error after the last reconnect failed (`PUSH_ERR_NET_DISCONNECT`, §8.1).
+pub const PUSH_NET_DISCONNECT: i32 = -1307;
+/// How many reconnects the push SDK tries after a network warning before it gives up (§8.1).
+pub const PUSH_RECONNECTS: u32 = 3;
 
-/// The text the push SDK logs for one of its events.
-pub fn push_event_text(code: i32) -> &'static str {
-    match code {
-        PUSH_BEGIN => "Push begins",
-        PUSH_DNS_FAIL => "RTMP DNS resolution failed",
-        PUSH_CONNECT_FAIL => "RTMP server connection failed",
-        PUSH_HANDSHAKE_FAIL => "RTMP server handshake failed",
-        PUSH_SERVER_DISCONNECT => "RTMP server actively disconnects",
-        _ => "push error",
+/// One push SDK event as the SDK names and describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushEventInfo {
+    /// The SDK's constant name (`PUSH_WARNING_SERVER_DISCONNECT`).
+    pub name: &'static str,
+    /// The SDK's own description, the text a customer's log shows.
+    pub text: &'static str,
+    /// Its English, the words of the FAQ and the international docs.
+    pub english: &'static str,
+}
+
+/// Name, SDK text and English of a push SDK event (§8.1 for 1001, 1102, 3004, -1307).
+pub fn push_event_info(code: i32) -> PushEventInfo {
+    let (name, text, english) = match code {
+        PUSH_CONNECT_SUCC => (
+            "PUSH_EVT_CONNECT_SUCC",
+            "已经连接推流服务器",
+            "Connected to the push server",
+        ),
+        PUSH_BEGIN => (
+            "PUSH_EVT_PUSH_BEGIN",
+            "已经与服务器握手完毕,开始推流",
+            "Push begins",
+        ),
+        PUSH_RECONNECT => (
+            "PUSH_WARNING_RECONNECT",
+            "启动网络重连",
+            "Network reconnection started",
+        ),
+        PUSH_NET_DISCONNECT => (
+            "PUSH_ERR_NET_DISCONNECT",
+            "网络断连,且经多次重连抢救无效,可以放弃治疗,更多重试请自行重启推流",
+            "Network disconnected and several reconnects failed; restart the push to retry",
+        ),
+        PUSH_DNS_FAIL => (
+            "PUSH_WARNING_DNS_FAIL",
+            "RTMP -DNS解析失败",
+            "RTMP DNS resolution failed",
+        ),
+        PUSH_CONNECT_FAIL => (
+            "PUSH_WARNING_SERVER_CONN_FAIL",
+            "RTMP服务器连接失败",
+            "RTMP server connection failed",
+        ),
+        PUSH_HANDSHAKE_FAIL => (
+            "PUSH_WARNING_SHAKE_FAIL",
+            "RTMP服务器握手失败",
+            "RTMP server handshake failed",
+        ),
+        PUSH_SERVER_DISCONNECT => (
+            "PUSH_WARNING_SERVER_DISCONNECT",
+            "RTMP服务器主动断开，请检查推流地址的合法性或防盗链有效期",
+            "RTMP server actively disconnects",
+        ),
+        _ => ("PUSH_ERR_UNKNOWN", "推流错误", "push error"),
+    };
+    PushEventInfo {
+        name,
+        text,
+        english,
     }
 }
+
+/// The English text of a push SDK event (the FAQ's words).
+pub fn push_event_text(code: i32) -> &'static str {
+    push_event_info(code).english
+}
+
+/// The V1 app's dialog when the push SDK gives up (-1307): Android's
+/// `TCConstants.ERROR_MSG_NET_DISCONNECTED` (§8.1); the app then stops the push and goes offline.
+pub const NET_DISCONNECTED_DIALOG: &str = "网络异常，请检查网络";
 
 /// A backend reply with an HTTP error status: Android's logcat line and iOS's alert.
 ///
@@ -66,6 +146,7 @@ pub fn http_status(status: u16) -> Shown {
     Shown {
         android: format!("HTTP Req error, error code:{status}"),
         ios: ios.to_string(),
+        english: None,
     }
 }
 
@@ -77,6 +158,7 @@ pub fn request_timeout() -> Shown {
     Shown {
         android: "request times out".to_string(),
         ios: "The request timed out.".to_string(),
+        english: None,
     }
 }
 
@@ -116,7 +198,11 @@ pub fn login_failed(code: i64, message: &str) -> Shown {
     }
 }
 
-/// FAQ 7: registration refused because the network registered too often.
+/// FAQ 7 as the China FAQ shows it: the TLS reply's Title and Msg together (§8.2).
+pub const SECURITY_REFUSAL_SHOWN: &str = "登录失败注册操作被安全打击";
+
+/// FAQ 7 in English (the international FAQ's words): registration refused because the network
+/// registered too often.
 pub const SECURITY_REFUSAL: &str =
     "Login failed. Registration operation is rejected for security reason.";
 

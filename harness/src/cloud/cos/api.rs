@@ -177,7 +177,7 @@ async fn run(
         bucket: &res.bucket,
         path: &path,
     };
-    let single_use_required = matches!(op.as_str(), "delete" | "update");
+    let sign_kind = auth::SignKind::of_op(&op);
     let known = matches!(
         op.as_str(),
         "upload"
@@ -199,7 +199,7 @@ async fn run(
             format!("unknown op {op:?}"),
         );
     }
-    if let Err(denied) = auth::check_single_use(&cos.store, &parsed, target, single_use_required) {
+    if let Err(denied) = auth::check_single_use(&cos.store, &parsed, target, sign_kind) {
         return fail(denied.code, denied.reason);
     }
     let ctx = OpContext {
@@ -532,7 +532,10 @@ impl OpContext<'_> {
         let parts: Vec<Value> = session
             .parts
             .iter()
-            .map(|(offset, data)| json!({ "offset": offset, "datalen": data.len() }))
+            // §8.4: each listed part carries {offset, datalen, datasha}.
+            .map(|(offset, data)| {
+                json!({ "offset": offset, "datalen": data.len(), "datasha": super::store::sha1_hex(data) })
+            })
             .collect();
         ok(json!({
             "session": id,
@@ -672,10 +675,8 @@ impl OpContext<'_> {
             .store
             .create_dir(&self.key(), self.path, biz_attr, self.now)
         {
-            Ok(entry) => ok(json!({
-                "ctime": entry.ctime,
-                "resource_path": format!("/{}/{}{}", self.res.appid, self.res.bucket, encode_path(self.path)),
-            })),
+            // §8.4: create-folder data is `{ctime}`.
+            Ok(entry) => ok(json!({ "ctime": entry.ctime })),
             Err(code) => fail(code, "folder or file exists"),
         }
     }

@@ -35,6 +35,10 @@ impl CosCode {
 }
 
 pub const SUCCESS: CosCode = CosCode::new(0, "SUCCESS");
+/// §8.4: an APPID the service has not configured.
+pub const ERROR_PROXY_AUTH_APPID: CosCode = CosCode::new(-62, "ERROR_PROXY_AUTH_APPID");
+/// §8.4: the same file uploaded again (Tencent's own sync tool treats it as success).
+pub const ERROR_SAME_FILE_UPLOAD: CosCode = CosCode::new(-4018, "ERROR_SAME_FILE_UPLOAD");
 pub const ERROR_PROXY_AUTH_EXPIRED: CosCode = CosCode::new(-96, "ERROR_PROXY_AUTH_EXPIRED");
 pub const ERROR_PROXY_AUTH_FAILED: CosCode = CosCode::new(-97, "ERROR_PROXY_AUTH_FAILED");
 pub const ERROR_CMD_BUCKET_NOTEXIST: CosCode = CosCode::new(-133, "ERROR_CMD_BUCKET_NOTEXIST");

@@ -157,7 +157,8 @@ fn check_token(cos: &Cos, bucket: &Bucket, path: &str, req: &Request) -> Result<
         path,
     };
     let parsed = auth::check(&cos.ctx, raw, target).map_err(|d| d.code.outcome())?;
-    auth::check_single_use(&cos.store, &parsed, target, false).map_err(|d| d.code.outcome())
+    auth::check_single_use(&cos.store, &parsed, target, auth::SignKind::MultiUse)
+        .map_err(|d| d.code.outcome())
 }
 
 fn page(status: StatusCode, what: &str, detail: Value) -> (Response, String, Value) {

@@ -133,11 +133,12 @@ impl Cos {
         self.ctx.record(Service::Cos, request, outcome, detail);
     }
 
-    /// A `request_id` in the base64-looking style of the real ones; unique per request.
+    /// A `request_id` in the style of the real ones: base64 of hex fields, unpadded
+    /// (`592fc671_8ea068_832e_855b7`, §8.4); unique per request.
     fn request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let raw = format!(
-            "{:08x}_{:08x}_{:04x}_{:06x}",
+            "{:x}_{:x}_{:x}_{:x}",
             self.ctx.clock.now(),
             std::process::id(),
             n >> 24,
@@ -162,11 +163,11 @@ impl Cos {
     }
 }
 
-/// The HTML page the COS HTTP gateway answers for a host or path it does not serve (reference §4.1).
+/// What the COS HTTP gateway answers for a host or path it does not serve: §8.4, the body is only the
+/// sentence (text/html, `Server: NWS_SP`, no HTML wrapper).
 fn gateway_forbidden(path: &str) -> Response {
     let body = format!(
-        "<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>\
-         <p>You do not have permission to get URL '{}' from this server.</p></body></html>\n",
+        "You do not have permission to get URL '{}' from this server.",
         html_escape(path)
     );
     let mut response = plain(StatusCode::FORBIDDEN, "text/html", body);

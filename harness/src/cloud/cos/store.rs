@@ -280,9 +280,10 @@ impl Store {
 
     /// Stores a file (upload, or the end of a slice upload).
     ///
-    /// Same path and same content again succeeds with the stored entry (SDKs retry); different content
-    /// with `insert_only` is -177; a directory at the path, or a file where a parent directory should be,
-    /// is -178.
+    /// Same path and same content again with `insert_only` is -4018 `ERROR_SAME_FILE_UPLOAD` (§8.4;
+    /// Tencent's sync tool counts it as success), without it succeeds with the stored entry; different
+    /// content with `insert_only` is -177; a directory at the path, or a file where a parent directory
+    /// should be, is -178.
     pub fn put_file(
         &self,
         bucket: &BucketKey,
@@ -303,6 +304,9 @@ impl Store {
             && let EntryKind::File { sha, .. } = &old.kind
         {
             if *sha == file.sha {
+                if file.insert_only {
+                    return Err(codes::ERROR_SAME_FILE_UPLOAD);
+                }
                 return Ok(old.clone());
             }
             if file.insert_only {
@@ -659,8 +663,12 @@ mod tests {
         let first = store
             .put_file(&key(), "/a.jpg", file(b"x", true), 1)
             .unwrap();
-        let again = store
+        let same = store
             .put_file(&key(), "/a.jpg", file(b"x", true), 2)
+            .unwrap_err();
+        assert_eq!((same.code, same.message), (-4018, "ERROR_SAME_FILE_UPLOAD"));
+        let again = store
+            .put_file(&key(), "/a.jpg", file(b"x", false), 2)
             .unwrap();
         assert_eq!(first.mtime, again.mtime);
         let err = store

@@ -1,10 +1,12 @@
 //! The IM login check: a request (`sdkappid`, `accountType`, `identifier`, `appidAt3rd`, `userSig`)
 //! against the console and the clock, answered with the server's error code and words.
 //!
-//! Order of checks (GAP: Tencent does not publish the server's; this follows the v2 Go verifier for the
-//! sig fields): app exists (70020) → account type (70005) → sig readable (70002/70003) → key for the
-//! sig's generation exists (70016) → sdkappid (70014) → identifier (70013) → expiry (70001) → v1
-//! `TLS.account_type` / `TLS.appid_at_3rd` (70005) → signature (70009).
+//! Order of checks: app exists (70020) → account type (70012) → sig readable (70002/70003) → key for
+//! the sig's generation exists (70016), then per generation (§8.2, the C++ verifiers):
+//! - v1: ECDSA signature (70009) first, then identifier (70013), sdk_appid (70014), expiry (70001),
+//!   then `TLS.account_type` (70012) and `TLS.appid_at_3rd` (70011). So a sig made with another key
+//!   that is also expired reports the signature failure.
+//! - v2: identifier (70013) before sdkappid (70014), then expiry (70001), then the HMAC (70009).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -52,8 +54,16 @@ impl ImError {
 pub const USERSIG_EXPIRED: i64 = 70001;
 pub const USERSIG_EMPTY: i64 = 70002;
 pub const USERSIG_MALFORMED: i64 = 70003;
+/// The generic "UserSig check failed"; kept for callers, no longer raised for a known field (§8.2).
 pub const USERSIG_FIELD_MISMATCH: i64 = 70005;
 pub const USERSIG_BAD_SIGNATURE: i64 = 70009;
+/// §8.2: the sig's (or the request's) appid_at_3rd is not the app's.
+pub const APPID_AT_3RD_MISMATCH: i64 = 70011;
+/// §8.2: "sig 中账号类型与请求时的账号类型不匹配", a wrong accountType.
+pub const ACCOUNT_TYPE_MISMATCH: i64 = 70012;
+/// §8.2: no verification method for this appid + account type (not raised: the console model always
+/// configures one; kept so clients can name it).
+pub const NO_VERIFY_METHOD: i64 = 70015;
 pub const IDENTIFIER_MISMATCH: i64 = 70013;
 pub const SDKAPPID_MISMATCH: i64 = 70014;
 pub const KEY_NOT_FOUND: i64 = 70016;
@@ -88,11 +98,10 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
             format!("sdkappid {} not found", req.sdkappid),
         )
     })?;
-    // GAP: no published code for a wrong accountType at login; 70005 is the generic "UserSig check
-    // failed", the class the v1 verifier's "acctype mismatch" (CHECK_ERR 12) belongs to.
+    // §8.2: a wrong accountType is 70012, not the generic 70005.
     if req.account_type != app.account_type {
         return Err(ImError::new(
-            USERSIG_FIELD_MISMATCH,
+            ACCOUNT_TYPE_MISMATCH,
             "account type not match",
             format!(
                 "account_type not match ({})app and ({})req",
@@ -118,30 +127,22 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
         }
         _ => {}
     }
-    if sig.sdkappid() != Some(req.sdkappid) {
-        let in_sig = match &sig {
-            UserSig::V1(s) => s.sdk_appid.clone(),
-            UserSig::V2(s) => s.sdkappid.to_string(),
-        };
-        return Err(ImError::new(
-            SDKAPPID_MISMATCH,
-            "sdk appid not match",
-            format!(
-                "sdk_appid not match ({in_sig})sig and ({})req",
-                req.sdkappid
-            ),
-        ));
-    }
-    if sig.identifier() != req.identifier {
-        return Err(ImError::new(
-            IDENTIFIER_MISMATCH,
-            "identifier not match",
-            format!(
-                "identifier not match ({})sig and ({})req",
-                sig.identifier(),
-                req.identifier
-            ),
-        ));
+    match &sig {
+        UserSig::V1(v1) => {
+            // §8.2: the C++ v1 verifier checks the ECDSA signature before any field.
+            let valid = public_key(&app.public_key_pem)
+                .is_some_and(|key| usersig::v1_signature_valid(v1, &key));
+            if !valid {
+                return Err(bad_signature());
+            }
+            check_identifier(&sig, req)?;
+            check_sdkappid(&sig, req)?;
+        }
+        UserSig::V2(_) => {
+            // §8.2: the C++ v2 verifier checks identifier before sdkappid.
+            check_identifier(&sig, req)?;
+            check_sdkappid(&sig, req)?;
+        }
     }
     let Some((time, expire)) = sig.validity() else {
         return Err(ImError::new(
@@ -157,13 +158,13 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
             format!("timeout {time} + {expire} < {now}"),
         ));
     }
-    let valid = match &sig {
+    match &sig {
         UserSig::V1(v1) => {
             // GAP: newer SDKs write "0" (or nothing) in these two fields, meaning "not bound"; a value
-            // other than that must match the request, as the v1 verifier's CHECK_ERR 11/12 do.
+            // other than that must match the request: 70012 / 70011 (§8.2).
             if !unbound(&v1.account_type) && v1.account_type != req.account_type {
                 return Err(ImError::new(
-                    USERSIG_FIELD_MISMATCH,
+                    ACCOUNT_TYPE_MISMATCH,
                     "account type not match",
                     format!(
                         "account_type not match ({})sig and ({})req",
@@ -176,7 +177,7 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
                 && appid != req.appid_at_3rd
             {
                 return Err(ImError::new(
-                    USERSIG_FIELD_MISMATCH,
+                    APPID_AT_3RD_MISMATCH,
                     "appid_at_3rd not match",
                     format!(
                         "appid_at_3rd not match ({appid})sig and ({})req",
@@ -184,21 +185,58 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
                     ),
                 ));
             }
-            public_key(&app.public_key_pem).is_some_and(|key| usersig::v1_signature_valid(v1, &key))
         }
-        UserSig::V2(v2) => usersig::v2_signature_valid(v2, &app.secret_key),
-    };
-    if !valid {
-        return Err(ImError::new(
-            USERSIG_BAD_SIGNATURE,
-            "sig not match",
-            "sig not match: verification with the app's key failed",
-        ));
+        UserSig::V2(v2) => {
+            if !usersig::v2_signature_valid(v2, &app.secret_key) {
+                return Err(bad_signature());
+            }
+        }
     }
     Ok(Accepted {
         generation: sig.generation(),
         expires_at: time.saturating_add(expire),
     })
+}
+
+fn bad_signature() -> ImError {
+    ImError::new(
+        USERSIG_BAD_SIGNATURE,
+        "sig not match",
+        "sig not match: verification with the app's key failed",
+    )
+}
+
+fn check_identifier(sig: &UserSig, req: &LoginRequest<'_>) -> Result<(), ImError> {
+    if sig.identifier() != req.identifier {
+        return Err(ImError::new(
+            IDENTIFIER_MISMATCH,
+            "identifier not match",
+            format!(
+                "identifier not match ({})sig and ({})req",
+                sig.identifier(),
+                req.identifier
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_sdkappid(sig: &UserSig, req: &LoginRequest<'_>) -> Result<(), ImError> {
+    if sig.sdkappid() != Some(req.sdkappid) {
+        let in_sig = match sig {
+            UserSig::V1(s) => s.sdk_appid.clone(),
+            UserSig::V2(s) => s.sdkappid.to_string(),
+        };
+        return Err(ImError::new(
+            SDKAPPID_MISMATCH,
+            "sdk appid not match",
+            format!(
+                "sdk_appid not match ({in_sig})sig and ({})req",
+                req.sdkappid
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn unbound(value: &str) -> bool {

@@ -34,7 +34,7 @@
 //! `{"sdkappid":1400012345,"accountType":"8808","identifier":"anchor01","appidAt3rd":"1400012345","userSig":"..."}`
 //! → `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}` or `{"ActionStatus":"FAIL","ErrorCode":70014,"ErrorInfo":"..."}`.
 //! Codes: 60003 bad JSON, 70402 a missing field, 60002 an unknown path, and the UserSig codes of
-//! [`login::check`] (70001, 70002, 70003, 70005, 70009, 70013, 70014, 70016, 70020). UserSigs issued by
+//! [`login::check`] (70001, 70002, 70003, 70009, 70011, 70012, 70013, 70014, 70016, 70020). UserSigs issued by
 //! a customer's backend (v2 with the app's secret key, or v1 with its private key) are accepted.
 
 pub mod abuse;

@@ -232,12 +232,11 @@ impl Lvb {
         user_ip: &str,
         node: &str,
     ) -> Map<String, Value> {
-        let appid = self.ctx.with_tenant(|t| t.lvb.appid);
+        // §8.3: the 2017 table of events 0/1 has no `appid` field.
         let mut fields = Map::new();
         fields.insert("event_type".into(), json!(event_type));
         fields.insert("stream_id".into(), json!(stream_id));
         fields.insert("channel_id".into(), json!(stream_id));
-        fields.insert("appid".into(), json!(appid));
         fields.insert("app".into(), json!(domain));
         fields.insert("appname".into(), json!("live"));
         fields.insert("event_time".into(), json!(self.ctx.clock.now()));
@@ -265,7 +264,8 @@ impl Lvb {
             &local.ip().to_string(),
         );
         fields.insert("errcode".into(), json!(0));
-        fields.insert("errmsg".into(), json!("ok"));
+        // §8.3: a start event's errmsg is "OK".
+        fields.insert("errmsg".into(), json!("OK"));
         self.callbacks.send(fields);
     }
 
@@ -340,13 +340,17 @@ impl Lvb {
             // VOD file ids are 19-digit decimals; derived from the push so they are stable per run.
             let n = self.recording_counter.fetch_add(1, Ordering::SeqCst) + 1;
             let file_id = format!("{}", 9_031_868_222_958_900_000u64 + n);
-            let dir = format!("{}vodgzp{appid}", &md5_hex(&[&video_id])[..8]);
+            // §8.3, the 2017 doc's example: host = the APPID, then 8 hex + `vodgzp` + APPID, then
+            // 8 hex + the file id, then the file (`f0.flv`).
+            let digest = md5_hex(&[&video_id]);
+            let dir = format!("{}vodgzp{appid}", &digest[..8]);
+            let file_dir = format!("{}{file_id}", &digest[8..16]);
             let name = match format.as_str() {
                 "hls" => "playlist.m3u8",
                 "mp4" => "f0.mp4",
                 _ => "f0.flv",
             };
-            let video_url = format!("http://{vod_bizid}.vod2.myqcloud.com/{dir}/{file_id}/{name}");
+            let video_url = format!("http://{appid}.vod2.myqcloud.com/{dir}/{file_dir}/{name}");
             let rec = Recording {
                 stream_id: stream.stream_id.clone(),
                 video_id,
