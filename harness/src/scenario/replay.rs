@@ -232,13 +232,7 @@ impl Replayer {
                 .iter()
                 .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
                 .collect();
-            record.cloud = cloud
-                .ctx
-                .journal
-                .since(journal_from)
-                .iter()
-                .map(journal_line)
-                .collect();
+            record.cloud = step_cloud_lines(&cloud.ctx.journal.since(journal_from));
             steps.push(record);
         }
         // Let late callbacks (stream end after a refused push) land before the facts are read.
@@ -248,13 +242,7 @@ impl Replayer {
             .lvb
             .callbacks_idle(Duration::from_secs(10))
             .await;
-        let after: Vec<String> = cloud
-            .ctx
-            .journal
-            .since(seen)
-            .iter()
-            .map(journal_line)
-            .collect();
+        let after = step_cloud_lines(&cloud.ctx.journal.since(seen));
         if !after.is_empty() {
             steps.push(StepRecord {
                 step: "(after the flow)".into(),
@@ -355,6 +343,16 @@ fn step_label(table: &toml::Table) -> String {
         label.push_str(&format!(" ({})", args.join(", ")));
     }
     label
+}
+
+/// The cloud's lines of one step, grouped by service, each service's lines in its own journal order.
+/// Within a step, services run concurrently: a refused publish's stream-end callback and the SDK's next
+/// reconnect reach the journal in either order, so only each service's own sequence is causal and belongs
+/// in a transcript.
+fn step_cloud_lines(entries: &[JournalEntry]) -> Vec<String> {
+    let mut ordered: Vec<&JournalEntry> = entries.iter().collect();
+    ordered.sort_by_key(|e| e.service);
+    ordered.into_iter().map(journal_line).collect()
 }
 
 fn journal_line(e: &JournalEntry) -> String {

@@ -89,6 +89,8 @@ impl Default for Redactor {
             (r"(txTime=)[0-9a-fA-F]{6,10}", "${1}[txTime]"),
             (r"(127\.0\.0\.\d{1,3}):\d{2,5}", "${1}:[port]"),
             (r"(?i)(user_?sig\W+)[A-Za-z0-9*_\-]{20,}", "${1}[usersig]"),
+            // Base64 signatures may hold `/`, so a long recording path (`…vodgzp{appid}/{file_id}/f0`)
+            // has the same shape: those are kept, see `SIGNATURE_LOOKALIKES`.
             (r"[A-Za-z0-9+/]{60,}={0,2}", "[signature]"),
             (r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\b", "[time]"),
             (r"(20\d{2})(0[1-9]|1[0-2])([0-3]\d)\.log\b", "[date].log"),
@@ -106,11 +108,28 @@ impl Default for Redactor {
     }
 }
 
+/// Runs that match the signature rule but are stable paths of the cloud (VOD recording paths), kept as
+/// they are because they tell where a recording was stored.
+const SIGNATURE_LOOKALIKES: &[&str] = &["vodgzp"];
+
 impl Redactor {
     pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (re, to) in &self.rules {
-            out = re.replace_all(&out, *to).into_owned();
+            out = re
+                .replace_all(&out, |caps: &regex::Captures<'_>| {
+                    let whole = caps.get(0).map_or("", |m| m.as_str());
+                    if *to == "[signature]"
+                        && SIGNATURE_LOOKALIKES.iter().any(|k| whole.contains(k))
+                    {
+                        whole.to_string()
+                    } else {
+                        let mut replaced = String::new();
+                        caps.expand(to, &mut replaced);
+                        replaced
+                    }
+                })
+                .into_owned();
         }
         out
     }
@@ -119,6 +138,15 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recording_paths_are_not_taken_for_signatures() {
+        let r = Redactor::default();
+        let url = "hls_play_url: http://1252033264.vod2.myqcloud.com/48278248vodgzp1252033264/6390a5f19031868222958900001/playlist.m3u8";
+        assert_eq!(r.apply(url), url);
+        let sig = "Authorization: ".to_string() + &"a/B+".repeat(20);
+        assert_eq!(r.apply(&sig), "Authorization: [signature]");
+    }
 
     #[test]
     fn push_urls_lose_their_secret_time_and_port() {
