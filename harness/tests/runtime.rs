@@ -185,6 +185,94 @@ async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(
     );
 }
 
+/// Resumes a stopped server however the test ends, so a failed assertion leaves no frozen mariadbd behind.
+struct Resume(i32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on a pid this test's runtime started; no memory is shared.
+        unsafe {
+            libc::kill(self.0, libc::SIGCONT);
+        }
+    }
+}
+
+/// A stopped MariaDB (SIGSTOP: the kernel still accepts the TCP connection, the server never answers) makes
+/// the scenario's DB work fail within the bound with an error naming the server; once it runs again the next
+/// scenario gets its database and facts as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_mariadb_fails_within_the_bound_and_the_next_scenario_passes() {
+    let Some(rt) = runtime(RuntimeKind::Local, perl_profile(true)).await else {
+        return;
+    };
+    let a = rt.database(&tenant_db(), SCHEMA).await.expect("database a");
+    assert!(a.query_rows("SELECT * FROM live_data").await.is_ok());
+    let pid = a
+        .server_pid()
+        .expect("the local provider runs mariadbd as a child") as i32;
+
+    // SAFETY: as in Resume.
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGSTOP) },
+        0,
+        "SIGSTOP mariadbd"
+    );
+    let resume = Resume(pid);
+    let started = std::time::Instant::now();
+    let facts = a.query_rows("SELECT * FROM live_data").await;
+    let waited = started.elapsed();
+    let err = facts.expect_err("a stopped server cannot answer");
+    assert!(
+        matches!(err, RuntimeError::DbTimeout { .. }),
+        "a timeout, not another error: {err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("MariaDB at 127.0.0.1:{} did not answer within 10 s", a.port)
+    );
+    // The bound is the one that fired (not some later one): one connect, well before twice the bound.
+    assert!(
+        waited >= tcharness::runtime::db::DB_TIMEOUT
+            && waited < 2 * tcharness::runtime::db::DB_TIMEOUT,
+        "failed after {waited:?}"
+    );
+    // A new scenario's set-up is bounded too.
+    let err = rt
+        .database(&tenant_db(), SCHEMA)
+        .await
+        .expect_err("no database from a stopped server");
+    assert!(matches!(err, RuntimeError::DbTimeout { .. }), "{err:?}");
+
+    drop(resume);
+    let b = rt
+        .database(&tenant_db(), SCHEMA)
+        .await
+        .expect("the next scenario's database once the server runs again");
+    let conn_opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(b.host.clone())
+        .tcp_port(b.port)
+        .user(Some("live_user"))
+        .pass(Some("live_pwd"))
+        .db_name(Some(b.name.clone()));
+    let mut conn = mysql_async::Conn::new(conn_opts)
+        .await
+        .expect("tenant login");
+    conn.query_drop("INSERT INTO live_data (userid, status) VALUES ('anchor02', 1)")
+        .await
+        .expect("insert");
+    drop(conn);
+    let rows = b
+        .query_rows("SELECT userid, status FROM live_data")
+        .await
+        .expect("facts of the next scenario");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["userid"], serde_json::json!("anchor02"));
+    assert!(
+        a.query_rows("SELECT 1").await.is_ok(),
+        "the first handle works again"
+    );
+}
+
 #[rstest]
 #[case::local(RuntimeKind::Local)]
 #[case::docker(RuntimeKind::Docker)]

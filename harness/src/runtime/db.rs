@@ -5,7 +5,9 @@
 //! password of every account they use (accounts are server-wide), otherwise the runtime starts another server.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, Value, consts::ColumnType};
@@ -33,14 +35,29 @@ impl ServerAddr {
     }
 
     pub async fn connect(&self, db: Option<&str>) -> Result<Conn, RuntimeError> {
-        Conn::new(self.opts(db))
-            .await
+        self.bounded(Conn::new(self.opts(db)))
+            .await?
             .map_err(|e| RuntimeError::Db {
                 what: format!("connect to MariaDB at {}:{}", self.host, self.port),
                 message: e.to_string(),
             })
     }
+
+    /// Runs one exchange with this server under [`DB_TIMEOUT`]. A stopped server still completes the TCP
+    /// handshake (the kernel does that) and then never answers, so without a bound a caller waits forever.
+    pub async fn bounded<T>(&self, exchange: impl Future<Output = T>) -> Result<T, RuntimeError> {
+        tokio::time::timeout(DB_TIMEOUT, exchange)
+            .await
+            .map_err(|_| RuntimeError::DbTimeout {
+                host: self.host.clone(),
+                port: self.port,
+                secs: DB_TIMEOUT.as_secs(),
+            })
+    }
 }
+
+/// The longest one connect or one statement may take before the server counts as hung.
+pub const DB_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The bookkeeping of one shared server: which database names are in use, which account has which password.
 #[derive(Default)]
@@ -105,41 +122,45 @@ pub async fn create_database(
         admin.push(format!("GRANT ALL ON {db}.* TO {account}"));
     }
     for statement in admin {
-        conn.query_drop(&statement)
-            .await
+        server
+            .bounded(conn.query_drop(&statement))
+            .await?
             .map_err(|e| RuntimeError::Db {
                 what: statement.clone(),
                 message: e.to_string(),
             })?;
     }
-    conn.query_drop(format!("USE {db}"))
-        .await
+    server
+        .bounded(conn.query_drop(format!("USE {db}")))
+        .await?
         .map_err(|e| RuntimeError::Db {
             what: format!("USE {db}"),
             message: e.to_string(),
         })?;
     if !schema_sql.trim().is_empty() {
-        conn.query_drop(schema_sql)
-            .await
+        server
+            .bounded(conn.query_drop(schema_sql))
+            .await?
             .map_err(|e| RuntimeError::Schema {
                 database: name.to_string(),
                 message: e.to_string(),
             })?;
     }
-    let _ = conn.disconnect().await;
+    let _ = server.bounded(conn.disconnect()).await;
     Ok(())
 }
 
 pub async fn drop_database(server: &ServerAddr, name: &str) -> Result<(), RuntimeError> {
     let mut conn = server.connect(None).await?;
     let statement = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-    conn.query_drop(&statement)
-        .await
+    server
+        .bounded(conn.query_drop(&statement))
+        .await?
         .map_err(|e| RuntimeError::Db {
             what: statement,
             message: e.to_string(),
         })?;
-    let _ = conn.disconnect().await;
+    let _ = server.bounded(conn.disconnect()).await;
     Ok(())
 }
 
@@ -150,11 +171,14 @@ pub async fn query_rows(
     sql: &str,
 ) -> Result<Vec<BTreeMap<String, serde_json::Value>>, RuntimeError> {
     let mut conn = server.connect(Some(name)).await?;
-    let rows: Vec<Row> = conn.query(sql).await.map_err(|e| RuntimeError::Db {
-        what: sql.to_string(),
-        message: e.to_string(),
-    })?;
-    let _ = conn.disconnect().await;
+    let rows: Vec<Row> = server
+        .bounded(conn.query(sql))
+        .await?
+        .map_err(|e| RuntimeError::Db {
+            what: sql.to_string(),
+            message: e.to_string(),
+        })?;
+    let _ = server.bounded(conn.disconnect()).await;
     Ok(rows.into_iter().map(row_to_json).collect())
 }
 

@@ -52,6 +52,9 @@ pub enum RuntimeError {
     DbStart { message: String },
     #[error("database: {what}: {message}")]
     Db { what: String, message: String },
+    /// A connect or a statement got no answer within [`db::DB_TIMEOUT`] (e.g. the server is stopped).
+    #[error("MariaDB at {host}:{port} did not answer within {secs} s")]
+    DbTimeout { host: String, port: u16, secs: u64 },
     #[error("schema of database {database} failed: {message}")]
     Schema { database: String, message: String },
     #[error("backend file {path}: {message}")]
@@ -381,6 +384,15 @@ impl ScenarioDb {
         sql: &str,
     ) -> Result<Vec<BTreeMap<String, serde_json::Value>>, RuntimeError> {
         db::query_rows(&self.server.addr, &self.name, sql).await
+    }
+
+    /// The pid of the local `mariadbd` holding this database (None on the docker provider), for tests that
+    /// stop the server to check the bounds.
+    pub fn server_pid(&self) -> Option<u32> {
+        match &self.server.process {
+            ServerProcess::Local(server) => Some(server.pid()),
+            ServerProcess::Docker(_) => None,
+        }
     }
 }
 
