@@ -21,6 +21,9 @@ pub const MAX_MESSAGE: usize = 1024 * 1024;
 /// Largest chunk size a peer may announce (the largest message length RTMP can express).
 pub const MAX_CHUNK_SIZE: u32 = 0x00FF_FFFF;
 const OUR_CHUNK_SIZE: u32 = 4096;
+/// Deepest AMF0 nesting (objects, ECMA and strict arrays) a command may have: the decoder recurses once
+/// per level, and a few thousand levels overflow a 2 MiB worker stack.
+pub const MAX_AMF0_DEPTH: usize = 32;
 
 /// Why a connection is closed by the ingest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -362,6 +365,7 @@ fn decode_command(
     } else {
         &payload.data[..]
     };
+    check_amf0_depth(data)?;
     let mut cursor = std::io::Cursor::new(data);
     let values = rml_rtmp::rml_amf0::deserialize(&mut cursor)
         .map_err(|e| Fault::Malformed(format!("AMF0: {e}")))?;
@@ -375,6 +379,87 @@ fn decode_command(
     };
     let object = values.next().unwrap_or(Amf0Value::Null);
     Ok((name, transaction_id, object, values.collect()))
+}
+
+/// Walks AMF0 values without recursion, following the grammar `rml_amf0` 0.3 decodes, and refuses
+/// nesting deeper than [`MAX_AMF0_DEPTH`] before that recursive decoder sees the bytes. Anything the
+/// walk cannot follow (a short read, an unknown marker) is left to the decoder, which stops at the same
+/// place with its own error, so it never reaches a level this walk has not counted.
+fn check_amf0_depth(data: &[u8]) -> Result<(), Fault> {
+    enum Frame {
+        Object,
+        Array(u32),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut pos = 0usize;
+    let u16_at = |at: usize| -> Option<usize> {
+        let b = data.get(at..at + 2)?;
+        Some(usize::from(u16::from_be_bytes([b[0], b[1]])))
+    };
+    loop {
+        match stack.last_mut() {
+            None => {}
+            Some(Frame::Object) => {
+                let Some(label) = u16_at(pos) else {
+                    return Ok(());
+                };
+                pos += 2;
+                if label == 0 {
+                    pos += 1;
+                    stack.pop();
+                    continue;
+                }
+                pos += label;
+            }
+            Some(Frame::Array(left)) => {
+                if *left == 0 {
+                    stack.pop();
+                    continue;
+                }
+                *left -= 1;
+            }
+        }
+        let Some(&marker) = data.get(pos) else {
+            return Ok(());
+        };
+        pos += 1;
+        match marker {
+            0x00 => pos += 8,
+            0x01 => pos += 1,
+            0x02 => {
+                let Some(len) = u16_at(pos) else {
+                    return Ok(());
+                };
+                pos += 2 + len;
+            }
+            0x03 => stack.push(Frame::Object),
+            0x05 | 0x06 => {}
+            0x08 => {
+                pos += 4;
+                stack.push(Frame::Object);
+            }
+            0x0A => {
+                let Some(b) = data.get(pos..pos + 4) else {
+                    return Ok(());
+                };
+                pos += 4;
+                stack.push(Frame::Array(u32::from_be_bytes([b[0], b[1], b[2], b[3]])));
+            }
+            // Object end: ends the top level or an array early; inside an object the decoder refuses it.
+            0x09 => match stack.last() {
+                None | Some(Frame::Object) => return Ok(()),
+                Some(Frame::Array(_)) => {
+                    stack.pop();
+                }
+            },
+            _ => return Ok(()),
+        }
+        if stack.len() > MAX_AMF0_DEPTH {
+            return Err(Fault::Malformed(format!(
+                "AMF0 nested deeper than {MAX_AMF0_DEPTH} levels"
+            )));
+        }
+    }
 }
 
 fn string_prop(props: &HashMap<String, Amf0Value>, key: &str) -> String {

@@ -1,0 +1,127 @@
+//! Hostile input over real loopback sockets: each attack gets the service's own refusal, and the server
+//! keeps serving a healthy client afterwards. The runtime's worker threads get 2 MiB stacks, like the
+//! binary's, so a stack overflow in a worker shows up here as it would in `serve`.
+
+mod lvb_support;
+
+use std::time::Duration;
+
+use lvb_support::*;
+use tcharness::cloud::lvb::publisher::Publisher;
+use tcharness::cloud::{Cloud, Service, Tenant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(2 * 1024 * 1024)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn cloud() -> Cloud {
+    Cloud::start(Tenant::healthy(), fast_options())
+        .await
+        .expect("cloud starts")
+}
+
+/// Sends raw bytes, returns whether the server closed the connection within [`WAIT`].
+async fn send_raw(cloud: &Cloud, bytes: &[u8]) -> bool {
+    let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+        .await
+        .expect("connect");
+    let _ = sock.write_all(bytes).await;
+    let mut buf = vec![0u8; 8192];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A valid client handshake (C0 + C1 + C2, simple scheme) so the bytes after it reach the chunk parser.
+fn handshake_then(rest: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![3u8];
+    bytes.extend(std::iter::repeat_n(0u8, 1536 * 2));
+    bytes.extend_from_slice(rest);
+    bytes
+}
+
+/// A `connect` command whose command object nests `depth` objects, sent in one chunk after a
+/// Set Chunk Size large enough to hold it.
+fn nested_connect(depth: usize) -> Vec<u8> {
+    let mut amf = vec![0x02, 0, 7];
+    amf.extend_from_slice(b"connect");
+    amf.push(0x00);
+    amf.extend_from_slice(&1f64.to_be_bytes());
+    for _ in 0..depth {
+        amf.extend_from_slice(&[0x03, 0, 1, b'a']);
+    }
+    amf.push(0x05);
+    for _ in 0..depth {
+        amf.extend_from_slice(&[0, 0, 0x09]);
+    }
+    let mut bytes = vec![0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
+    bytes.extend_from_slice(&0x0010_0000u32.to_be_bytes());
+    let len = amf.len() as u32;
+    bytes.extend_from_slice(&[
+        0x03,
+        0,
+        0,
+        0,
+        (len >> 16) as u8,
+        (len >> 8) as u8,
+        len as u8,
+        0x14,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    bytes.extend_from_slice(&amf);
+    bytes
+}
+
+#[test]
+fn deeply_nested_amf0_closes_that_connection_and_the_ingest_keeps_serving() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        assert!(send_raw(&cloud, &handshake_then(&nested_connect(5000))).await);
+        let outcomes: Vec<String> = cloud
+            .ctx
+            .journal
+            .of(Service::LvbIngest)
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.starts_with("closed: malformed RTMP") && o.contains("nest")),
+            "{outcomes:?}"
+        );
+        let (url, stream) = console_push_url(&cloud, "anchor07");
+        let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
+            .await
+            .expect("a healthy push after the attack");
+        assert!(cloud.services.lvb.is_live(&stream));
+        publisher.stop().await.expect("stop");
+    });
+}
+
+#[test]
+fn nesting_at_the_limit_is_still_parsed() {
+    let mut session = tcharness::cloud::lvb::session::Session::new();
+    let bytes = nested_connect(tcharness::cloud::lvb::session::MAX_AMF0_DEPTH);
+    // After the handshake the session sees chunks only.
+    assert!(session.feed(&bytes).is_ok());
+    let mut session = tcharness::cloud::lvb::session::Session::new();
+    let bytes = nested_connect(tcharness::cloud::lvb::session::MAX_AMF0_DEPTH + 1);
+    assert!(session.feed(&bytes).is_err());
+}
