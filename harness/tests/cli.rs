@@ -202,6 +202,10 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
         out.contains("SymptomMissing") && out.contains("ERROR_PROXY_AUTH_FAILED"),
         "{out}"
     );
+    assert!(
+        !snaps.join("faq__faq-1.6-cos-secretid.snap").exists(),
+        "--accept must not take a run whose symptom is missing as a baseline: {out}"
+    );
 
     let right = dir.path().join("right.toml");
     std::fs::write(&right, &text).unwrap();
@@ -210,6 +214,11 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
     assert!(
         snaps.join("faq__faq-1.6-cos-secretid.snap").exists(),
         "{out}"
+    );
+    let written = std::fs::read_to_string(snaps.join("faq__faq-1.6-cos-secretid.snap")).unwrap();
+    assert!(
+        written.starts_with("---\nsource: harness/tests/faq.rs\ndescription: "),
+        "{written}"
     );
     let (code, out) = replay(&right, &["--format", "json"]);
     assert_eq!(code, 0, "{out}");

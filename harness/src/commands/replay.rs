@@ -218,8 +218,9 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
         .as_deref()
         .is_some_and(|a| snapshot::same(a, &out.transcript));
     if !same {
-        if accept {
-            row.verdict = match snapshot::write_snapshot(&path, &out.transcript) {
+        // A run whose expectations fail is never a baseline: `--accept` leaves its snapshot alone.
+        if accept && out.symptom_ok() {
+            row.verdict = match snapshot::write_snapshot(&path, &s.title, &out.transcript) {
                 Ok(()) => Verdict::Accepted,
                 Err(e) => {
                     row.error = Some(format!("cannot write {}: {e}", path.display()));

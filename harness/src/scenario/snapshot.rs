@@ -24,16 +24,30 @@ fn strip_header(text: &str) -> &str {
     }
 }
 
-/// Writes `content` as an insta snapshot (what `cargo insta accept` would have written).
-pub fn write_snapshot(path: &Path, content: &str) -> std::io::Result<()> {
-    let body = format!(
-        "---\nsource: harness/tests/faq.rs\nexpression: transcript\n---\n{}\n",
-        content.trim_end()
-    );
+/// Writes `content` as an insta snapshot (what `cargo insta accept` would have written). The header of an
+/// existing file is kept as it is, so accepting from the CLI and from `cargo insta` do not rewrite each other's
+/// headers; a new file gets the header the catalogue test writes (`source`, the scenario's title as
+/// `description`).
+pub fn write_snapshot(path: &Path, description: &str, content: &str) -> std::io::Result<()> {
+    let existing = std::fs::read_to_string(path).ok();
+    let header = match existing.as_deref().and_then(header_of) {
+        Some(h) => h.to_string(),
+        None => format!(
+            "---\nsource: harness/tests/faq.rs\ndescription: {}\n---\n",
+            serde_json::Value::String(description.to_string())
+        ),
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(path, body)
+    std::fs::write(path, format!("{header}{}\n", content.trim_end()))
+}
+
+/// The header block of a snapshot file, both `---` lines included.
+fn header_of(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("---\n")?;
+    let end = rest.find("\n---\n")?;
+    Some(&text[..4 + end + 5])
 }
 
 /// Whether two snapshot contents are the same, ignoring trailing whitespace.
@@ -103,8 +117,31 @@ mod tests {
     fn a_written_snapshot_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = snapshot_path(dir.path(), "healthy");
-        write_snapshot(&path, "a: 1\nb: 2\n").unwrap();
+        write_snapshot(&path, "Title: with a colon", "a: 1\nb: 2\n").unwrap();
         assert!(same(&read_snapshot(&path).unwrap(), "a: 1\nb: 2"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(
+                "---\nsource: harness/tests/faq.rs\ndescription: \"Title: with a colon\"\n---\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn accepting_again_keeps_the_existing_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = snapshot_path(dir.path(), "healthy");
+        std::fs::write(
+            &path,
+            "---\nsource: harness/tests/faq.rs\ndescription: kept\n---\nold: 1\n",
+        )
+        .unwrap();
+        write_snapshot(&path, "other", "new: 2\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "---\nsource: harness/tests/faq.rs\ndescription: kept\n---\nnew: 2\n"
+        );
     }
 
     #[test]
