@@ -101,6 +101,19 @@ impl Replayer {
 
     pub async fn replay(&self, scenario: &Scenario) -> Result<Outcome, ReplayError> {
         let started = Instant::now();
+        // Every step is read strictly before anything starts: a typo (`sec = 120`) is an error naming the
+        // step, never a step that silently does nothing.
+        let flow = scenario
+            .flow
+            .iter()
+            .enumerate()
+            .map(|(i, table)| {
+                Step::from_table(table).map_err(|message| ReplayError::Scenario {
+                    id: scenario.id.clone(),
+                    message: format!("flow step {}: {message}", i + 1),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let tenant = &self.options.tenant;
         let silent = SilentHost::start().await?;
         let cloud = Cloud::start(
@@ -176,26 +189,18 @@ impl Replayer {
             App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
 
         let mut steps = Vec::new();
-        for table in &scenario.flow {
-            let name = table
-                .get("step")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
+        for (table, step) in scenario.flow.iter().zip(flow) {
             let journal_from = cloud.ctx.journal.len();
             let app_from = app.log().len();
             let mut record = StepRecord {
                 step: step_label(table),
                 ..StepRecord::default()
             };
-            match name.as_str() {
-                "advance_clock" => {
-                    let secs = table.get("secs").and_then(|v| v.as_integer()).unwrap_or(0);
-                    cloud.ctx.clock.advance(secs);
-                }
-                "stop_backend" => backend.stop().await?,
-                "start_backend" => backend.restart().await?,
-                "wait_callbacks" => {
+            match step {
+                Step::Replay(ReplayStep::AdvanceClock { secs }) => cloud.ctx.clock.advance(secs),
+                Step::Replay(ReplayStep::StopBackend) => backend.stop().await?,
+                Step::Replay(ReplayStep::StartBackend) => backend.restart().await?,
+                Step::Replay(ReplayStep::WaitCallbacks) => {
                     if !cloud
                         .services
                         .lvb
@@ -205,7 +210,7 @@ impl Replayer {
                         record.error = Some("callbacks still in flight after 30 s".into());
                     }
                 }
-                "wait_callback_failure" => {
+                Step::Replay(ReplayStep::WaitCallbackFailure) => {
                     let failed = cloud
                         .ctx
                         .journal
@@ -215,14 +220,7 @@ impl Replayer {
                         record.error = Some("no failed callback attempt within 15 s".into());
                     }
                 }
-                _ => {
-                    let step: AppStep =
-                        toml::Value::Table(table.clone()).try_into().map_err(|e| {
-                            ReplayError::Scenario {
-                                id: scenario.id.clone(),
-                                message: format!("step `{name}`: {e}"),
-                            }
-                        })?;
+                Step::App(step) => {
                     // An app-visible failure is part of the story, not an error of the replay.
                     let _ = app.run(&step).await;
                 }
@@ -328,6 +326,72 @@ async fn settle(cloud: &Cloud) {
     }
 }
 
+/// The steps the replay itself executes (time, the backend's life, waiting for the cloud).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReplayStep {
+    /// Moves the cloud clock `secs` seconds ahead.
+    AdvanceClock { secs: i64 },
+    /// Stops the backend (its port stays taken by nobody: callbacks fail to connect).
+    StopBackend,
+    /// Starts the backend again on the same address.
+    StartBackend,
+    /// Waits until every queued callback was delivered or given up.
+    WaitCallbacks,
+    /// Waits for the first failed callback attempt.
+    WaitCallbackFailure,
+}
+
+/// One `[[flow]]` table: a step of the replay or of the simulated app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Replay(ReplayStep),
+    App(AppStep),
+}
+
+impl Step {
+    const REPLAY_STEPS: [&'static str; 5] = [
+        "advance_clock",
+        "stop_backend",
+        "start_backend",
+        "wait_callbacks",
+        "wait_callback_failure",
+    ];
+
+    /// Reads a flow table strictly: unknown steps and unknown or missing arguments are errors.
+    pub fn from_table(table: &toml::Table) -> Result<Self, String> {
+        let name = table
+            .get("step")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let value = toml::Value::Table(table.clone());
+        let (step, read_back) = if Self::REPLAY_STEPS.contains(&name) {
+            let step: ReplayStep = value
+                .try_into()
+                .map_err(|e| format!("step `{name}`: {e}"))?;
+            let back = toml::Value::try_from(&step).map_err(|e| e.to_string())?;
+            (Step::Replay(step), back)
+        } else {
+            let step: AppStep = value.try_into().map_err(|e| {
+                if name.is_empty() {
+                    format!("a table without `step = \"...\"`: {e}")
+                } else {
+                    format!("step `{name}`: {e}")
+                }
+            })?;
+            let back = toml::Value::try_from(&step).map_err(|e| e.to_string())?;
+            (Step::App(step), back)
+        };
+        // serde lets an argument through on a step that takes none (`stop_live` with `now = true`):
+        // every key given must be one the step keeps.
+        let kept = read_back.as_table().cloned().unwrap_or_default();
+        if let Some(extra) = table.keys().find(|k| !kept.contains_key(k.as_str())) {
+            return Err(format!("step `{name}`: unknown argument `{extra}`"));
+        }
+        Ok(step)
+    }
+}
+
 fn step_label(table: &toml::Table) -> String {
     let mut label = table
         .get("step")
@@ -409,5 +473,49 @@ impl SilentHost {
 impl Drop for SilentHost {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().expect("test tables are valid TOML")
+    }
+
+    #[test]
+    fn a_mistyped_argument_is_an_error_naming_it() {
+        let err = Step::from_table(&table("step = \"advance_clock\"\nsec = 120")).unwrap_err();
+        assert!(
+            err.contains("advance_clock") && err.contains("sec"),
+            "{err}"
+        );
+        let err = Step::from_table(&table("step = \"advance_clock\"")).unwrap_err();
+        assert!(err.contains("secs"), "{err}");
+        let err = Step::from_table(&table("step = \"stop_live\"\nnow = true")).unwrap_err();
+        assert!(err.contains("stop_live") && err.contains("now"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_step_is_an_error() {
+        let err = Step::from_table(&table("step = \"start_lvie\"")).unwrap_err();
+        assert!(err.contains("start_lvie"), "{err}");
+    }
+
+    #[test]
+    fn every_step_of_the_catalogue_reads() {
+        assert_eq!(
+            Step::from_table(&table("step = \"advance_clock\"\nsecs = 120")),
+            Ok(Step::Replay(ReplayStep::AdvanceClock { secs: 120 }))
+        );
+        assert_eq!(
+            Step::from_table(&table("step = \"wait_callbacks\"")),
+            Ok(Step::Replay(ReplayStep::WaitCallbacks))
+        );
+        assert_eq!(
+            Step::from_table(&table("step = \"stop_live\"")),
+            Ok(Step::App(AppStep::StopLive))
+        );
     }
 }
