@@ -206,6 +206,10 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
         !snaps.join("faq__faq-1.6-cos-secretid.snap").exists(),
         "--accept must not take a run whose symptom is missing as a baseline: {out}"
     );
+    assert!(
+        snaps.join("faq__faq-1.6-cos-secretid.snap.new").exists(),
+        "the refused run is left pending for review: {out}"
+    );
 
     let right = dir.path().join("right.toml");
     std::fs::write(&right, &text).unwrap();
@@ -214,6 +218,10 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
     assert!(
         snaps.join("faq__faq-1.6-cos-secretid.snap").exists(),
         "{out}"
+    );
+    assert!(
+        !snaps.join("faq__faq-1.6-cos-secretid.snap.new").exists(),
+        "accepting settles the pending file: {out}"
     );
     let written = std::fs::read_to_string(snaps.join("faq__faq-1.6-cos-secretid.snap")).unwrap();
     assert!(

@@ -217,6 +217,11 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
     let same = accepted
         .as_deref()
         .is_some_and(|a| snapshot::same(a, &out.transcript));
+    let pending = snapshot::pending_path(&path);
+    if same || (accept && out.symptom_ok()) {
+        // What was pending is settled now, one way or the other.
+        let _ = std::fs::remove_file(&pending);
+    }
     if !same {
         // A run whose expectations fail is never a baseline: `--accept` leaves its snapshot alone.
         if accept && out.symptom_ok() {
@@ -228,6 +233,10 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
                 }
             };
         } else {
+            // Left for review (`cargo insta review`), as insta leaves a failing assertion's snapshot.
+            if let Err(e) = snapshot::write_pending(&path, &s.title, &out.transcript) {
+                row.error = Some(format!("cannot write {}: {e}", pending.display()));
+            }
             row.verdict = if accepted.is_some() {
                 Verdict::SnapshotDiffers
             } else {

@@ -43,6 +43,30 @@ pub fn write_snapshot(path: &Path, description: &str, content: &str) -> std::io:
     std::fs::write(path, format!("{header}{}\n", content.trim_end()))
 }
 
+/// Where a snapshot that differs waits for review: insta's pending file beside it (`….snap.new`).
+pub fn pending_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// Writes `content` as the pending snapshot of `path`, with the accepted file's header when there is one.
+pub fn write_pending(path: &Path, description: &str, content: &str) -> std::io::Result<()> {
+    let pending = pending_path(path);
+    if let Some(header) = std::fs::read_to_string(path)
+        .ok()
+        .as_deref()
+        .and_then(header_of)
+    {
+        if let Some(parent) = pending.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        return std::fs::write(&pending, format!("{header}{}\n", content.trim_end()));
+    }
+    let _ = std::fs::remove_file(&pending);
+    write_snapshot(&pending, description, content)
+}
+
 /// The header block of a snapshot file, both `---` lines included.
 fn header_of(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("---\n")?;
