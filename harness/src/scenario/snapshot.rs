@@ -29,18 +29,7 @@ fn strip_header(text: &str) -> &str {
 /// headers; a new file gets the header the catalogue test writes (`source`, the scenario's title as
 /// `description`).
 pub fn write_snapshot(path: &Path, description: &str, content: &str) -> std::io::Result<()> {
-    let existing = std::fs::read_to_string(path).ok();
-    let header = match existing.as_deref().and_then(header_of) {
-        Some(h) => h.to_string(),
-        None => format!(
-            "---\nsource: harness/tests/faq.rs\ndescription: {}\n---\n",
-            serde_json::Value::String(description.to_string())
-        ),
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(path, format!("{header}{}\n", content.trim_end()))
+    write_with_header_of(path, path, description, content)
 }
 
 /// Where a snapshot that differs waits for review: insta's pending file beside it (`….snap.new`).
@@ -52,19 +41,29 @@ pub fn pending_path(path: &Path) -> PathBuf {
 
 /// Writes `content` as the pending snapshot of `path`, with the accepted file's header when there is one.
 pub fn write_pending(path: &Path, description: &str, content: &str) -> std::io::Result<()> {
-    let pending = pending_path(path);
-    if let Some(header) = std::fs::read_to_string(path)
-        .ok()
-        .as_deref()
-        .and_then(header_of)
-    {
-        if let Some(parent) = pending.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        return std::fs::write(&pending, format!("{header}{}\n", content.trim_end()));
+    write_with_header_of(&pending_path(path), path, description, content)
+}
+
+/// Writes `content` to `target` under the header of the snapshot file `header_from`, or under the
+/// catalogue test's header when that file has none.
+fn write_with_header_of(
+    target: &Path,
+    header_from: &Path,
+    description: &str,
+    content: &str,
+) -> std::io::Result<()> {
+    let existing = std::fs::read_to_string(header_from).ok();
+    let header = match existing.as_deref().and_then(header_of) {
+        Some(h) => h.to_string(),
+        None => format!(
+            "---\nsource: harness/tests/faq.rs\ndescription: {}\n---\n",
+            serde_json::Value::String(description.to_string())
+        ),
+    };
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
     }
-    let _ = std::fs::remove_file(&pending);
-    write_snapshot(&pending, description, content)
+    std::fs::write(target, format!("{header}{}\n", content.trim_end()))
 }
 
 /// The header block of a snapshot file, both `---` lines included.
