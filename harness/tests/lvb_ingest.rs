@@ -11,7 +11,6 @@ use tcharness::cloud::lvb::callback::api_sign;
 use tcharness::cloud::lvb::publisher::{Publisher, PushError};
 use tcharness::cloud::lvb::recording::validate_flv;
 use tcharness::cloud::{Cloud, Service};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -307,31 +306,6 @@ async fn a_dropped_connection_ends_with_errcode_3() {
     let events = bodies(&receiver).await;
     assert_eq!(events[1]["errcode"], 3);
     assert_eq!(events[1]["errmsg"], "recv() return 0");
-}
-
-/// Sends raw bytes, returns whether the server closed the connection.
-async fn send_raw(cloud: &Cloud, bytes: &[u8]) -> bool {
-    let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
-        .await
-        .expect("connect");
-    let _ = sock.write_all(bytes).await;
-    let mut buf = vec![0u8; 8192];
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue,
-            Err(_) => return false,
-        }
-    }
-}
-
-/// A valid client handshake (C0 + C1 + C2 with the simple scheme) so the bytes after it reach the chunk parser.
-fn handshake_then(rest: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![3u8];
-    bytes.extend(std::iter::repeat_n(0u8, 1536 * 2));
-    bytes.extend_from_slice(rest);
-    bytes
 }
 
 #[tokio::test]

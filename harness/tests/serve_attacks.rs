@@ -9,7 +9,6 @@ use std::time::Duration;
 use lvb_support::*;
 use tcharness::cloud::lvb::publisher::Publisher;
 use tcharness::cloud::{Cloud, Service, Tenant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -26,31 +25,6 @@ async fn cloud() -> Cloud {
     Cloud::start(Tenant::healthy(), fast_options())
         .await
         .expect("cloud starts")
-}
-
-/// Sends raw bytes, returns whether the server closed the connection within [`WAIT`].
-async fn send_raw(cloud: &Cloud, bytes: &[u8]) -> bool {
-    let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
-        .await
-        .expect("connect");
-    let _ = sock.write_all(bytes).await;
-    let mut buf = vec![0u8; 8192];
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue,
-            Err(_) => return false,
-        }
-    }
-}
-
-/// A valid client handshake (C0 + C1 + C2, simple scheme) so the bytes after it reach the chunk parser.
-fn handshake_then(rest: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![3u8];
-    bytes.extend(std::iter::repeat_n(0u8, 1536 * 2));
-    bytes.extend_from_slice(rest);
-    bytes
 }
 
 /// A `connect` command whose command object nests `depth` objects, sent in one chunk after a

@@ -377,16 +377,20 @@ mod tests {
     use crate::scenario::deployment::{self, Placeholders};
     use crate::scenario::model::Mutations;
 
-    fn healthy() -> (Tenant, Deployment) {
-        let t = Tenant::healthy();
-        let p = Placeholders {
+    fn placeholders() -> Placeholders {
+        Placeholders {
             backend: "127.0.0.1:80".into(),
             cloud: "127.0.0.1:81".into(),
             db_host: "127.0.0.1".into(),
             db_port: 3306,
             db_name: "live_demo".into(),
             ..Default::default()
-        };
+        }
+    }
+
+    fn healthy() -> (Tenant, Deployment) {
+        let t = Tenant::healthy();
+        let p = placeholders();
         let m = Mutations::default();
         let d = Deployment {
             outdefine: parse_outdefine(&deployment::outdefine_php(&t, &m).unwrap()),
@@ -400,14 +404,7 @@ mod tests {
     fn valid_files_in_the_forms_customers_keep_them_raise_no_alarm() {
         let (t, healthy) = healthy();
         let m = Mutations::default();
-        let p = Placeholders {
-            backend: "127.0.0.1:80".into(),
-            cloud: "127.0.0.1:81".into(),
-            db_host: "127.0.0.1".into(),
-            db_port: 3306,
-            db_name: "live_demo".into(),
-            ..Default::default()
-        };
+        let p = placeholders();
         let php = deployment::outdefine_php(&t, &m).unwrap();
         // A commented-out block with wrong values, a BOM and CRLF line ends.
         let php = format!(

@@ -79,3 +79,29 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+
+/// Sends raw bytes to the RTMP listener; whether the server closed the connection within 5 s.
+pub async fn send_raw(cloud: &Cloud, bytes: &[u8]) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+        .await
+        .expect("connect");
+    let _ = sock.write_all(bytes).await;
+    let mut buf = vec![0u8; 8192];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A valid client handshake (C0 + C1 + C2, simple scheme) so the bytes after it reach the chunk parser.
+pub fn handshake_then(rest: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![3u8];
+    bytes.extend(std::iter::repeat_n(0u8, 1536 * 2));
+    bytes.extend_from_slice(rest);
+    bytes
+}
