@@ -6,10 +6,11 @@ mod lvb_support;
 use std::time::Duration;
 
 use lvb_support::*;
+use tcharness::cloud::CallbackTime;
 use tcharness::cloud::lvb::callback::api_sign;
 use tcharness::cloud::lvb::publisher::Publisher;
 use tcharness::cloud::{Cloud, Service};
-use wiremock::matchers::method;
+use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -22,10 +23,20 @@ async fn push_once(cloud: &Cloud, user: &str) {
         .expect("push");
     publisher.stop().await.expect("stop");
     assert!(cloud.services.lvb.wait_stream_ended(&stream, WAIT).await);
-    assert!(
-        cloud.services.lvb.callbacks_idle(WAIT).await,
-        "delivery settles"
-    );
+    cloud
+        .drain_callbacks(|| 0, WAIT)
+        .await
+        .expect("delivery settles");
+}
+
+/// The outcomes of one event type's attempts, in order.
+fn outcomes_of(cloud: &Cloud, event_type: u32) -> Vec<String> {
+    let tag = format!("event_type={event_type} ");
+    callback_outcomes(cloud)
+        .into_iter()
+        .filter(|(request, _)| request.contains(&tag))
+        .map(|(_, outcome)| outcome)
+        .collect()
 }
 
 fn callback_outcomes(cloud: &Cloud) -> Vec<(String, String)> {
@@ -42,6 +53,7 @@ fn callback_outcomes(cloud: &Cloud) -> Vec<(String, String)> {
 async fn two_500s_then_success_take_three_attempts() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
+        .and(body_partial_json(serde_json::json!({ "event_type": 1 })))
         .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
         .up_to_n_times(2)
         .with_priority(1)
@@ -57,9 +69,16 @@ async fn two_500s_then_success_take_three_attempts() {
     let requests = server.received_requests().await.unwrap_or_default();
     // Event 1 takes three attempts, events 0 and 100 one each.
     assert_eq!(requests.len(), 5);
-    let first: serde_json::Value = serde_json::from_slice(&requests[0].body).expect("json");
-    let third: serde_json::Value = serde_json::from_slice(&requests[2].body).expect("json");
-    assert_eq!(first, third, "a retry re-sends the same notification");
+    let start_events: Vec<serde_json::Value> = requests
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+        .filter(|body| body["event_type"] == 1)
+        .collect();
+    assert_eq!(start_events.len(), 3);
+    assert_eq!(
+        start_events[0], start_events[2],
+        "a retry re-sends the same notification"
+    );
     assert_eq!(
         requests[0]
             .headers
@@ -67,10 +86,11 @@ async fn two_500s_then_success_take_three_attempts() {
             .and_then(|v| v.to_str().ok()),
         Some("application/json")
     );
+    assert_eq!(
+        outcomes_of(&cloud, 1),
+        ["HTTP 500 oops", "HTTP 500 oops", r#"HTTP 200 {"code":0}"#]
+    );
     let outcomes = callback_outcomes(&cloud);
-    assert_eq!(outcomes[0].1, "HTTP 500 oops");
-    assert_eq!(outcomes[1].1, "HTTP 500 oops");
-    assert_eq!(outcomes[2].1, r#"HTTP 200 {"code":0}"#);
     assert!(outcomes[0].0.contains("event_type=1") && outcomes[0].0.ends_with("attempt 1/4"));
     assert!(outcomes[0].0.contains("/callback/Live_callback.php"));
 }
@@ -90,7 +110,9 @@ async fn a_rejected_sign_is_retried_then_given_up() {
     let outcomes = callback_outcomes(&cloud);
     // 3 events × (4 attempts + the give-up line).
     assert_eq!(outcomes.len(), 15, "{outcomes:?}");
-    assert_eq!(outcomes[4].1, "gave up after 4 attempts");
+    let start = outcomes_of(&cloud, 1);
+    assert_eq!(start.len(), 5, "{start:?}");
+    assert_eq!(start[4], "gave up after 4 attempts");
     assert_eq!(
         server.received_requests().await.unwrap_or_default().len(),
         12
@@ -136,9 +158,9 @@ async fn a_refused_connection_and_a_timeout_are_retried() {
     options.callback_timeout = Duration::from_millis(100);
     let cloud = Cloud::start(tenant, options).await.expect("cloud");
     push_once(&cloud, "cb4").await;
-    let outcomes = callback_outcomes(&cloud);
-    assert_eq!(outcomes[0].1, "timeout");
-    assert_eq!(outcomes[4].1, "gave up after 4 attempts");
+    let start = outcomes_of(&cloud, 1);
+    assert_eq!(start[..4], ["timeout"; 4]);
+    assert_eq!(start[4], "gave up after 4 attempts");
 }
 
 #[tokio::test]
@@ -153,5 +175,56 @@ async fn no_callback_url_is_journaled_not_dropped() {
         outcomes
             .iter()
             .all(|o| o.1 == "not sent: no callback URL configured")
+    );
+}
+
+#[tokio::test]
+async fn on_cloud_time_a_retry_waits_for_the_clock() {
+    let mut tenant = tcharness::cloud::Tenant::healthy();
+    tenant.lvb.callback_url = format!(
+        "http://127.0.0.1:{}/callback/Live_callback.php",
+        closed_port()
+    );
+    let options = tcharness::cloud::CloudOptions {
+        callback_time: CallbackTime::Cloud,
+        ..tcharness::cloud::CloudOptions::default()
+    };
+    let cloud = Cloud::start(tenant, options).await.expect("cloud");
+    let (url, stream) = console_push_url(&cloud, "cb6");
+    let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
+        .await
+        .expect("push");
+    publisher.stop().await.expect("stop");
+    assert!(cloud.services.lvb.wait_stream_ended(&stream, WAIT).await);
+    cloud.settle(|| 0, WAIT).await.expect("settles");
+    // Every event made its first attempt; the retries wait for the clock, 3 s (documented) ahead.
+    let attempts = |n: u32| {
+        callback_outcomes(&cloud)
+            .iter()
+            .filter(|(request, _)| request.ends_with(&format!("attempt {n}/4")))
+            .count()
+    };
+    assert_eq!((attempts(1), attempts(2)), (3, 0));
+    let offset = cloud.ctx.clock.offset();
+    assert_eq!(cloud.services.lvb.next_callback_due(), Some(offset + 3));
+
+    cloud.advance_clock(3, || 0, WAIT).await.expect("advances");
+    assert_eq!((attempts(2), attempts(3)), (3, 0));
+    // Ten seconds of cloud time: attempts 3 and 4 at +6 and +9, each at its own time.
+    cloud.advance_clock(10, || 0, WAIT).await.expect("advances");
+    assert_eq!((attempts(3), attempts(4)), (3, 3));
+    assert_eq!(cloud.services.lvb.callbacks_pending(), 0);
+    let times: Vec<i64> = cloud
+        .ctx
+        .journal
+        .of(Service::LvbCallback)
+        .iter()
+        .filter(|e| e.request.contains("event_type=1 ") && e.request.contains("attempt"))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(times.len(), 4);
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] >= 3),
+        "3 s apart on the cloud clock: {times:?}"
     );
 }

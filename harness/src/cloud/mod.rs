@@ -12,6 +12,7 @@ pub mod cos;
 pub mod im;
 pub mod journal;
 pub mod lvb;
+pub mod settle;
 pub mod tenant;
 
 use std::future::Future;
@@ -28,6 +29,8 @@ use tokio::sync::watch;
 
 pub use clock::Clock;
 pub use journal::{Journal, JournalEntry, Service};
+pub use lvb::callback::CallbackTime;
+pub use settle::Unsettled;
 pub use tenant::Tenant;
 
 /// Knobs that are not part of the customer's console but of how the platform behaves.
@@ -39,6 +42,8 @@ pub struct CloudOptions {
     pub callback_timeout: Duration,
     /// Retries after the first failed attempt (docs: 3).
     pub callback_retries: u32,
+    /// Whether retry intervals pass in real time or on the cloud clock (replays).
+    pub callback_time: CallbackTime,
 }
 
 impl Default for CloudOptions {
@@ -47,6 +52,7 @@ impl Default for CloudOptions {
             callback_retry_interval: Duration::from_secs(3),
             callback_timeout: Duration::from_secs(20),
             callback_retries: 3,
+            callback_time: CallbackTime::Real,
         }
     }
 }

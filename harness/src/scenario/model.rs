@@ -72,9 +72,9 @@ pub struct BackendMutations {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioOptions {
-    /// Pause between callback attempts, in milliseconds (the replay's default is short).
+    /// How long the scenario may run, set-up included (default 60 s).
     #[serde(default)]
-    pub callback_retry_ms: Option<u64>,
+    pub deadline_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,19 +1,33 @@
 //! The replay engine: one scenario = a fresh cloud, a private database, the backend configured from the
 //! (mutated) tenant, the simulated app running the flow; then the transcript and the expectations.
+//!
+//! The flow of [`Replayer::replay`] reads in order: [`read_flow`] checks every step before anything
+//! starts, [`Replayer::build_world`] starts the cloud, the database and the backend and configures them,
+//! [`World::run_step`] executes one step and settles the cloud, [`World::collect_facts`] reads the
+//! database and the backend's logs, and [`judge`] turns the transcript into an [`Outcome`].
+//!
+//! Time is the scenario's: callback retries are due on the cloud clock, which only `advance_clock` and
+//! `wait_callbacks` move, so a retry lands in the step the scenario says on any machine at any load.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use crate::cloud::{Cloud, CloudOptions, JournalEntry, Service, Tenant};
-use crate::runtime::{BackendInstance, BackendProfile, DbSpec, Runtime, RuntimeKind};
-use crate::terminal::{App, AppConstants, AppOptions, AppStep, Network, Pusher};
+use crate::cloud::{CallbackTime, Cloud, CloudOptions, JournalEntry, Service, Tenant};
+use crate::runtime::{BackendInstance, BackendProfile, DbSpec, Runtime, RuntimeKind, ScenarioDb};
+use crate::terminal::{App, AppConstants, AppOptions, AppStep, Network, PushState, Pusher};
 
 use super::deployment::{self, Placeholders};
 use super::model::Scenario;
 use super::transcript::{StepRecord, Transcript};
+
+/// How long a scenario may run, set-up and clean-up included, unless it says otherwise.
+pub const DEFAULT_SCENARIO_DEADLINE: Duration = Duration::from_secs(60);
+/// How long the consequences of one step may take to reach the journal.
+const STEP_SETTLE_BOUND: Duration = Duration::from_secs(20);
 
 /// How replays run.
 #[derive(Clone, Debug)]
@@ -24,9 +38,11 @@ pub struct ReplayOptions {
     pub pusher: Pusher,
     /// The app's HTTP timeout (30 s in the real app; short so FAQ 2.4 does not wait for real).
     pub app_timeout: Duration,
-    /// The cloud's pause between callback attempts (3 s on the platform; short here).
-    pub callback_retry_interval: Duration,
+    /// How long one callback attempt may take (20 s on the platform). Retries are on the cloud clock
+    /// and cost no wall time.
     pub callback_timeout: Duration,
+    /// Per-scenario deadline; a scenario's `[options] deadline_secs` overrides it.
+    pub deadline: Duration,
 }
 
 impl ReplayOptions {
@@ -37,8 +53,8 @@ impl ReplayOptions {
             tenant: Tenant::healthy(),
             pusher: Pusher::Builtin,
             app_timeout: Duration::from_secs(2),
-            callback_retry_interval: Duration::from_millis(300),
             callback_timeout: Duration::from_secs(3),
+            deadline: DEFAULT_SCENARIO_DEADLINE,
         }
     }
 }
@@ -75,12 +91,28 @@ pub enum ReplayError {
     Io(#[from] std::io::Error),
     #[error("scenario {id}: {message}")]
     Scenario { id: String, message: String },
+    #[error("scenario {id} did not finish within {}s; it was at: {at}", .deadline.as_secs())]
+    Deadline {
+        id: String,
+        deadline: Duration,
+        at: String,
+    },
 }
 
 /// Replays scenarios on one runtime (one MariaDB server for the whole run).
 pub struct Replayer {
     runtime: Runtime,
     options: ReplayOptions,
+}
+
+/// Everything one scenario runs against. Dropping it stops the backend and removes the database.
+struct World {
+    cloud: Cloud,
+    /// Kept alive for the wrong server address of FAQ 2.4.
+    _silent: SilentHost,
+    db: ScenarioDb,
+    backend: BackendInstance,
+    app: App,
 }
 
 impl Replayer {
@@ -99,39 +131,75 @@ impl Replayer {
         self.runtime.reason()
     }
 
+    /// Replays one scenario within its deadline.
     pub async fn replay(&self, scenario: &Scenario) -> Result<Outcome, ReplayError> {
+        let deadline = scenario
+            .options
+            .deadline_secs
+            .map(Duration::from_secs)
+            .unwrap_or(self.options.deadline);
+        let at = Mutex::new("set-up".to_string());
+        match tokio::time::timeout(deadline, self.replay_unbounded(scenario, &at)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ReplayError::Deadline {
+                id: scenario.id.clone(),
+                deadline,
+                at: at.lock().map(|a| a.clone()).unwrap_or_default(),
+            }),
+        }
+    }
+
+    async fn replay_unbounded(
+        &self,
+        scenario: &Scenario,
+        at: &Mutex<String>,
+    ) -> Result<Outcome, ReplayError> {
         let started = Instant::now();
-        // Every step is read strictly before anything starts: a typo (`sec = 120`) is an error naming the
-        // step, never a step that silently does nothing.
-        let flow = scenario
-            .flow
-            .iter()
-            .enumerate()
-            .map(|(i, table)| {
-                Step::from_table(table).map_err(|message| ReplayError::Scenario {
-                    id: scenario.id.clone(),
-                    message: format!("flow step {}: {message}", i + 1),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let flow = read_flow(scenario)?;
+        let mut world = self.build_world(scenario).await?;
+        let mut steps = Vec::new();
+        for (i, (table, step)) in scenario.flow.iter().zip(flow).enumerate() {
+            let label = step_label(table);
+            if let Ok(mut at) = at.lock() {
+                *at = format!("step {} `{label}`", i + 1);
+            }
+            steps.push(world.run_step(label, step).await);
+        }
+        if let Ok(mut at) = at.lock() {
+            *at = "reading the facts".to_string();
+        }
+        steps.extend(world.after_flow().await);
+        let (backend_errors, db) = world.collect_facts().await?;
+        let transcript = Transcript {
+            scenario: scenario.id.clone(),
+            faq: scenario.faq.clone(),
+            title: scenario.title.clone(),
+            mutation: scenario.mutation_summary(),
+            steps,
+            backend_errors,
+            db,
+        };
+        Ok(judge(scenario, &transcript, started.elapsed()))
+    }
+
+    /// Starts the cloud, the scenario's database and the backend, writes the (mutated) deployment,
+    /// sets the console and builds the app with its constants.
+    async fn build_world(&self, scenario: &Scenario) -> Result<World, ReplayError> {
         let tenant = &self.options.tenant;
+        let m = &scenario.mutate;
         let silent = SilentHost::start().await?;
         let cloud = Cloud::start(
             tenant.clone(),
             CloudOptions {
-                callback_retry_interval: scenario
-                    .options
-                    .callback_retry_ms
-                    .map(Duration::from_millis)
-                    .unwrap_or(self.options.callback_retry_interval),
                 callback_timeout: self.options.callback_timeout,
+                callback_time: CallbackTime::Cloud,
                 ..CloudOptions::default()
             },
         )
         .await?;
 
         let mut schema = self.runtime.profile().schema_sql().await?;
-        for sql in &scenario.mutate.backend.schema_after {
+        for sql in &m.backend.schema_after {
             schema.push_str(&format!("\n{};\n", sql.trim_end_matches(';')));
         }
         let spec = DbSpec {
@@ -148,7 +216,6 @@ impl Replayer {
             db_name: db.name.clone(),
             ..Placeholders::default()
         };
-        let m = &scenario.mutate;
         let files = vec![
             (
                 "conf/OutDefine.php".to_string(),
@@ -160,7 +227,7 @@ impl Replayer {
                 deployment::cdn_route_ini(tenant, m, &p),
             ),
         ];
-        let mut backend = self.runtime.start_backend(&files).await?;
+        let backend = self.runtime.start_backend(&files).await?;
         p.backend = backend
             .base_url()
             .trim_start_matches("http://")
@@ -185,144 +252,201 @@ impl Replayer {
             pusher: self.options.pusher,
             ..AppOptions::default()
         };
-        let mut app =
+        let app =
             App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
+        Ok(World {
+            cloud,
+            _silent: silent,
+            db,
+            backend,
+            app,
+        })
+    }
+}
 
-        let mut steps = Vec::new();
-        for (table, step) in scenario.flow.iter().zip(flow) {
-            let journal_from = cloud.ctx.journal.len();
-            let app_from = app.log().len();
-            let mut record = StepRecord {
-                step: step_label(table),
-                ..StepRecord::default()
-            };
-            match step {
-                Step::Replay(ReplayStep::AdvanceClock { secs }) => cloud.ctx.clock.advance(secs),
-                Step::Replay(ReplayStep::StopBackend) => backend.stop().await?,
-                Step::Replay(ReplayStep::StartBackend) => backend.restart().await?,
-                Step::Replay(ReplayStep::WaitCallbacks) => {
-                    if !cloud
-                        .services
-                        .lvb
-                        .callbacks_idle(Duration::from_secs(30))
-                        .await
-                    {
-                        record.error = Some("callbacks still in flight after 30 s".into());
-                    }
-                }
-                Step::Replay(ReplayStep::WaitCallbackFailure) => {
-                    let failed = cloud
-                        .ctx
-                        .journal
-                        .wait_for(Duration::from_secs(15), is_failed_callback)
-                        .await;
-                    if failed.is_none() {
-                        record.error = Some("no failed callback attempt within 15 s".into());
-                    }
-                }
-                Step::App(step) => {
-                    // An app-visible failure is part of the story, not an error of the replay.
-                    let _ = app.run(&step).await;
-                }
+/// Every step is read strictly before anything starts: a typo (`sec = 120`) is an error naming the
+/// step, never a step that silently does nothing.
+fn read_flow(scenario: &Scenario) -> Result<Vec<Step>, ReplayError> {
+    scenario
+        .flow
+        .iter()
+        .enumerate()
+        .map(|(i, table)| {
+            Step::from_table(table).map_err(|message| ReplayError::Scenario {
+                id: scenario.id.clone(),
+                message: format!("flow step {}: {message}", i + 1),
+            })
+        })
+        .collect()
+}
+
+impl World {
+    /// Executes one step, waits until its consequences are journaled (or scheduled for a later cloud
+    /// time) and records what the app and the cloud did meanwhile.
+    async fn run_step(&mut self, label: String, step: Step) -> StepRecord {
+        let journal_from = self.cloud.ctx.journal.len();
+        let app_from = self.app.log().len();
+        let mut record = StepRecord {
+            step: label,
+            ..StepRecord::default()
+        };
+        let app = &self.app;
+        let settled = match step {
+            Step::Replay(ReplayStep::AdvanceClock { secs }) => {
+                self.cloud
+                    .advance_clock(secs, || live_pushes(app), STEP_SETTLE_BOUND)
+                    .await
             }
-            settle(&cloud).await;
-            record.app = app.log()[app_from..]
-                .iter()
-                .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
-                .collect();
-            record.cloud = step_cloud_lines(&cloud.ctx.journal.since(journal_from));
-            steps.push(record);
+            Step::Replay(ReplayStep::StopBackend) => {
+                if let Err(e) = self.backend.stop().await {
+                    record.error = Some(format!("stopping the backend: {e}"));
+                }
+                self.cloud
+                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
+                    .await
+            }
+            Step::Replay(ReplayStep::StartBackend) => {
+                if let Err(e) = self.backend.restart().await {
+                    record.error = Some(format!("starting the backend: {e}"));
+                }
+                self.cloud
+                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
+                    .await
+            }
+            Step::Replay(ReplayStep::WaitCallbacks) => {
+                self.cloud
+                    .drain_callbacks(|| live_pushes(app), STEP_SETTLE_BOUND)
+                    .await
+            }
+            Step::Replay(ReplayStep::WaitCallbackFailure) => {
+                let settled = self
+                    .cloud
+                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
+                    .await;
+                // Consequences are settled: a failed attempt is in the journal by now or never was.
+                if !self
+                    .cloud
+                    .ctx
+                    .journal
+                    .since(0)
+                    .iter()
+                    .any(is_failed_callback)
+                {
+                    record.error = Some("no callback attempt failed".into());
+                }
+                settled
+            }
+            Step::App(step) => {
+                // An app-visible failure is part of the story, not an error of the replay.
+                let _ = self.app.run(&step).await;
+                let app = &self.app;
+                self.cloud
+                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
+                    .await
+            }
+        };
+        if let Err(pending) = settled {
+            record.error = Some(format!(
+                "not settled within {} s: {pending}",
+                STEP_SETTLE_BOUND.as_secs()
+            ));
         }
-        // Let late callbacks (stream end after a refused push) land before the facts are read.
-        let seen = cloud.ctx.journal.len();
-        let _ = cloud
-            .services
-            .lvb
-            .callbacks_idle(Duration::from_secs(10))
-            .await;
-        let after = step_cloud_lines(&cloud.ctx.journal.since(seen));
-        if !after.is_empty() {
-            steps.push(StepRecord {
-                step: "(after the flow)".into(),
-                cloud: after,
-                ..StepRecord::default()
-            });
-        }
+        record.app = self.app.log()[app_from..]
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
+            .collect();
+        record.cloud = step_cloud_lines(&self.cloud.ctx.journal.since(journal_from));
+        record
+    }
 
-        let backend_errors = error_logs(&backend)?;
+    /// Callbacks still queued when the flow ends (retries of a late stream end) are delivered or given
+    /// up before the facts are read, and recorded apart.
+    async fn after_flow(&mut self) -> Option<StepRecord> {
+        let seen = self.cloud.ctx.journal.len();
+        let app = &self.app;
+        let settled = self
+            .cloud
+            .drain_callbacks(|| live_pushes(app), STEP_SETTLE_BOUND)
+            .await;
+        let after = step_cloud_lines(&self.cloud.ctx.journal.since(seen));
+        if after.is_empty() && settled.is_ok() {
+            return None;
+        }
+        Some(StepRecord {
+            step: "(after the flow)".into(),
+            cloud: after,
+            error: settled
+                .err()
+                .map(|pending| format!("not settled: {pending}")),
+            ..StepRecord::default()
+        })
+    }
+
+    /// The backend's error logs and the rows the story is about, then the backend stops.
+    async fn collect_facts(
+        &mut self,
+    ) -> Result<
+        (
+            BTreeMap<String, Vec<String>>,
+            BTreeMap<String, serde_json::Value>,
+        ),
+        ReplayError,
+    > {
+        let backend_errors = error_logs(&self.backend)?;
         let mut facts = BTreeMap::new();
         facts.insert(
             "live_data".to_string(),
             rows_or_error(
-                db.query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid")
+                self.db
+                    .query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid")
                     .await,
             ),
         );
         facts.insert(
             "tape_data".to_string(),
             rows_or_error(
-                db.query_rows("SELECT * FROM tape_data ORDER BY userid, file_id")
+                self.db
+                    .query_rows("SELECT * FROM tape_data ORDER BY userid, file_id")
                     .await,
             ),
         );
-        backend.stop().await?;
-
-        let transcript = Transcript {
-            scenario: scenario.id.clone(),
-            faq: scenario.faq.clone(),
-            title: scenario.title.clone(),
-            mutation: scenario.mutation_summary(),
-            steps,
-            backend_errors,
-            db: facts,
-        };
-        let text = transcript.to_redacted_yaml();
-        let raw = transcript.plain_text();
-        let mut expected = vec![scenario.expect.symptom.clone()];
-        expected.extend(scenario.expect.also.iter().cloned());
-        let missing = expected
-            .into_iter()
-            .filter(|t| !raw.contains(t.as_str()))
-            .collect();
-        let unexpected = scenario
-            .expect
-            .absent
-            .iter()
-            .filter(|t| raw.contains(t.as_str()))
-            .cloned()
-            .collect();
-        Ok(Outcome {
-            id: scenario.id.clone(),
-            faq: scenario.faq.clone(),
-            transcript: text,
-            missing,
-            unexpected,
-            elapsed: started.elapsed(),
-        })
+        self.backend.stop().await?;
+        Ok((backend_errors, facts))
     }
 }
 
-/// Waits until the consequences of a step have reached the journal: the cloud wrote nothing for a short
-/// while and no callback can go out before a retry interval ends. Without it, an event that the ingest or
-/// the callback worker handles a few milliseconds after the app returns would land in the next step on
-/// some runs and not on others.
-async fn settle(cloud: &Cloud) {
-    const QUIET: Duration = Duration::from_millis(60);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let _ = cloud
-            .services
-            .lvb
-            .callbacks_quiescent(Duration::from_secs(10))
-            .await;
-        let before = cloud.ctx.journal.len();
-        tokio::time::sleep(QUIET).await;
-        let quiet = cloud.ctx.journal.len() == before;
-        if (quiet && cloud.services.lvb.callbacks_quiescent(Duration::ZERO).await)
-            || Instant::now() > deadline
-        {
-            return;
-        }
+/// RTMP connections the app holds open on purpose: its pushes that are still running.
+fn live_pushes(app: &App) -> usize {
+    app.pushes()
+        .into_iter()
+        .filter(|state| *state == PushState::Pushing)
+        .count()
+}
+
+/// The redacted transcript and what of the expectations it lacks or has too much of.
+fn judge(scenario: &Scenario, transcript: &Transcript, elapsed: Duration) -> Outcome {
+    let text = transcript.to_redacted_yaml();
+    let raw = transcript.plain_text();
+    let mut expected = vec![scenario.expect.symptom.clone()];
+    expected.extend(scenario.expect.also.iter().cloned());
+    let missing = expected
+        .into_iter()
+        .filter(|t| !raw.contains(t.as_str()))
+        .collect();
+    let unexpected = scenario
+        .expect
+        .absent
+        .iter()
+        .filter(|t| raw.contains(t.as_str()))
+        .cloned()
+        .collect();
+    Outcome {
+        id: scenario.id.clone(),
+        faq: scenario.faq.clone(),
+        transcript: text,
+        missing,
+        unexpected,
+        elapsed,
     }
 }
 
@@ -336,9 +460,9 @@ pub enum ReplayStep {
     StopBackend,
     /// Starts the backend again on the same address.
     StartBackend,
-    /// Waits until every queued callback was delivered or given up.
+    /// Delivers every queued callback or gives it up, the clock moving to each due retry in turn.
     WaitCallbacks,
-    /// Waits for the first failed callback attempt.
+    /// Checks that a callback attempt failed (the step's consequences are settled by then).
     WaitCallbackFailure,
 }
 

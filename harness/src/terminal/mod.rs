@@ -357,6 +357,15 @@ impl App {
         self.push.as_ref().map(PushHandle::state)
     }
 
+    /// The state of every push the app started and still holds (the anchor's, and a second one).
+    pub fn pushes(&self) -> Vec<PushState> {
+        [&self.push, &self.second_push]
+            .into_iter()
+            .flatten()
+            .map(PushHandle::state)
+            .collect()
+    }
+
     /// Stops any push still running (the phone is switched off). Also done on drop, without waiting.
     pub async fn shutdown(&mut self) {
         if let Some(push) = self.second_push.take() {

@@ -73,6 +73,10 @@ pub fn http_client(network: &Network, timeout: Duration) -> reqwest::Result<reqw
         }))
         .no_proxy()
         .timeout(timeout)
+        // A phone's HTTP stack retries a request whose pooled connection turns out closed, so the user
+        // sees the state of the server now, not a stale socket: a fresh connection per request is the
+        // same and cannot race the server's FIN.
+        .pool_max_idle_per_host(0)
         .user_agent("MiniLVB/1.0 (simulated app)");
     if let Some(ip) = network.source_ip {
         builder = builder.local_address(ip);

@@ -13,6 +13,7 @@ pub fn fast_options() -> CloudOptions {
         callback_retry_interval: Duration::from_millis(50),
         callback_timeout: Duration::from_millis(400),
         callback_retries: 3,
+        ..CloudOptions::default()
     }
 }
 

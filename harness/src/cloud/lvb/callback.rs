@@ -1,16 +1,18 @@
 //! Event callbacks (事件消息通知): the cloud POSTs signed JSON events to the tenant's callback URL.
 //!
-//! Delivery is in order, one event at a time, so the journal (and so every transcript) is deterministic.
-//! A reply other than HTTP 200 with `{"code":0}`, a timeout or a refused connection is retried
-//! `ctx.options.callback_retries` times, `callback_retry_interval` apart. Every attempt is journaled
-//! with the URL, the HTTP status and the reply body; after the last one the journal says it gave up.
+//! One attempt is on the wire at a time, and attempts go out in the order they fall due, so the journal
+//! (and so every transcript) is deterministic. A reply other than HTTP 200 with `{"code":0}`, a timeout
+//! or a refused connection is retried `ctx.options.callback_retries` times, `callback_retry_interval`
+//! apart (2017 CN doc: 3 retries, 3 s apart). Every attempt is journaled with the URL, the HTTP status and
+//! the reply body; after the last one the journal says it gave up.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::hotlink::md5_hex;
 use crate::cloud::{CloudContext, Service};
@@ -25,123 +27,319 @@ pub fn api_sign(api_key: &str, t: i64) -> String {
     md5_hex(&[api_key, &t.to_string()])
 }
 
-/// Queues events and delivers them in the background.
+/// Queues events and delivers them in the background, one attempt at a time.
+///
+/// Every event has its own retry timeline: a failed attempt is scheduled again one retry interval
+/// later, and attempts that fall due together go out in the order their events were queued. With
+/// [`CallbackTime::Real`] an interval is a real pause; with [`CallbackTime::Cloud`] a retry is due at a
+/// time of the cloud clock and waits, costing no wall time, until whoever owns the clock moves it there
+/// ([`CallbackDispatcher::clock_moved`]).
 pub struct CallbackDispatcher {
     ctx: CloudContext,
-    tx: mpsc::UnboundedSender<Map<String, Value>>,
+    shared: Arc<Shared>,
     /// The worker is spawned on the first event, so the dispatcher can be built outside a runtime.
-    rx: Mutex<Option<mpsc::UnboundedReceiver<Map<String, Value>>>>,
-    pending: Arc<Pending>,
+    worker_started: AtomicBool,
+}
+
+/// What decides when a retry is due.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallbackTime {
+    /// Real time: `serve`, where a real backend waits on the platform.
+    #[default]
+    Real,
+    /// The cloud clock's offset: a replay moves it and the retries due by then go out in order.
+    Cloud,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the worker: an event was queued or the clock moved.
+    wake: Notify,
+    /// Wakes waiters: an attempt finished or the worker went to wait.
+    changed: Notify,
+    /// Where real-time due times count from.
+    epoch: std::time::Instant,
+    /// The dispatcher is gone: the worker ends.
+    closed: AtomicBool,
 }
 
 #[derive(Default)]
-struct Pending {
-    count: AtomicUsize,
-    /// 1 while the (single) worker sleeps before a retry: nothing moves until the interval is over.
-    retrying: AtomicUsize,
-    settled: Notify,
+struct Queue {
+    /// Deliveries by (due time in ms, sequence): the first one is the next to go.
+    waiting: BTreeMap<(i64, u64), Delivery>,
+    sequence: u64,
+    /// An attempt is on the wire.
+    busy: bool,
+}
+
+struct Delivery {
+    fields: Map<String, Value>,
+    /// Fixed at the first attempt: the URL and the signed body of that moment.
+    target: Option<Target>,
+    /// Attempts made so far.
+    attempts: u32,
+}
+
+struct Target {
+    url: String,
+    line: String,
+    body: Value,
 }
 
 impl CallbackDispatcher {
     pub fn new(ctx: CloudContext) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
         Self {
             ctx,
-            tx,
-            rx: Mutex::new(Some(rx)),
-            pending: Arc::new(Pending::default()),
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue::default()),
+                wake: Notify::new(),
+                changed: Notify::new(),
+                epoch: std::time::Instant::now(),
+                closed: AtomicBool::new(false),
+            }),
+            worker_started: AtomicBool::new(false),
         }
     }
 
-    /// Queues one event. `fields` holds everything but `t` and `sign`, which are set at delivery from
-    /// the clock and the API key of that moment.
+    /// Queues one event. `fields` holds everything but `t` and `sign`, which are set at the first
+    /// attempt from the clock and the API key of that moment.
     pub fn send(&self, fields: Map<String, Value>) {
-        self.pending.count.fetch_add(1, Ordering::SeqCst);
-        let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(rx) = rx {
-            let ctx = self.ctx.clone();
-            let pending = self.pending.clone();
-            tokio::spawn(deliver_all(ctx, rx, pending));
+        let now = now_ms(&self.ctx, &self.shared);
+        {
+            let mut queue = lock(&self.shared.queue);
+            queue.sequence += 1;
+            let key = (now, queue.sequence);
+            queue.waiting.insert(
+                key,
+                Delivery {
+                    fields,
+                    target: None,
+                    attempts: 0,
+                },
+            );
         }
-        if self.tx.send(fields).is_err() {
-            // The worker is gone only when the runtime shuts down; nothing will deliver this event.
-            self.done();
+        if !self.worker_started.swap(true, Ordering::SeqCst) {
+            tokio::spawn(deliver_all(self.ctx.clone(), self.shared.clone()));
         }
+        self.shared.wake.notify_one();
     }
 
     /// Events queued or being delivered (retries included).
     pub fn pending(&self) -> usize {
-        self.pending.count.load(Ordering::SeqCst)
+        let queue = lock(&self.shared.queue);
+        queue.waiting.len() + usize::from(queue.busy)
+    }
+
+    /// With [`CallbackTime::Cloud`]: the cloud offset (seconds) at which the next retry is due, if any
+    /// delivery waits for a time not reached yet.
+    pub fn next_due(&self) -> Option<i64> {
+        let queue = lock(&self.shared.queue);
+        queue
+            .waiting
+            .keys()
+            .next()
+            .map(|(due, _)| due.div_euclid(1000))
+    }
+
+    /// Tells the worker that the cloud clock moved: retries due by now go out.
+    pub fn clock_moved(&self) {
+        self.shared.wake.notify_one();
     }
 
     /// Waits until every queued event was delivered or given up; `false` on timeout.
     pub async fn idle(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let settled = self.pending.settled.notified();
-            tokio::pin!(settled);
-            settled.as_mut().enable();
-            if self.pending() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, settled).await.is_err() {
-                return self.pending() == 0;
-            }
-        }
+        self.wait_until(timeout, |q, _| q.waiting.is_empty() && !q.busy)
+            .await
     }
 
-    /// Waits until nothing can happen before the next retry interval ends: every queued event was
-    /// delivered or given up, or the worker sleeps before a retry. `false` on timeout. Transcripts use
-    /// it to attribute callback attempts to the step that caused them, deterministically.
+    /// Waits until nothing goes out before the clock moves on: no attempt on the wire and no delivery
+    /// due now. `false` on timeout. This is the completion signal a replay waits for after each step.
     pub async fn quiescent(&self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |q, now| {
+            !q.busy && q.waiting.keys().next().is_none_or(|(due, _)| *due > now)
+        })
+        .await
+    }
+
+    async fn wait_until(&self, timeout: Duration, done: impl Fn(&Queue, i64) -> bool) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let settled = self.pending.settled.notified();
-            tokio::pin!(settled);
-            settled.as_mut().enable();
-            if self.is_quiescent() {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let now = now_ms(&self.ctx, &self.shared);
+            if done(&lock(&self.shared.queue), now) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, settled).await.is_err() {
-                return self.is_quiescent();
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                let now = now_ms(&self.ctx, &self.shared);
+                return done(&lock(&self.shared.queue), now);
             }
         }
-    }
-
-    fn is_quiescent(&self) -> bool {
-        self.pending() == 0 || self.pending.retrying.load(Ordering::SeqCst) > 0
-    }
-
-    fn done(&self) {
-        self.pending.count.fetch_sub(1, Ordering::SeqCst);
-        self.pending.settled.notify_waiters();
     }
 }
 
-async fn deliver_all(
-    ctx: CloudContext,
-    mut rx: mpsc::UnboundedReceiver<Map<String, Value>>,
-    pending: Arc<Pending>,
-) {
+impl Drop for CallbackDispatcher {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+}
+
+fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The time due times are compared with, in ms: real time since the dispatcher was built, or the cloud
+/// clock's offset.
+fn now_ms(ctx: &CloudContext, shared: &Shared) -> i64 {
+    match ctx.options.callback_time {
+        CallbackTime::Real => shared.epoch.elapsed().as_millis() as i64,
+        CallbackTime::Cloud => ctx.clock.offset().saturating_mul(1000),
+    }
+}
+
+fn retry_interval_ms(ctx: &CloudContext) -> i64 {
+    let ms = ctx.options.callback_retry_interval.as_millis() as i64;
+    match ctx.options.callback_time {
+        CallbackTime::Real => ms,
+        // The cloud clock counts whole seconds.
+        CallbackTime::Cloud => ms.div_euclid(1000).max(1) * 1000,
+    }
+}
+
+/// The worker: takes the first delivery that is due, makes one attempt, schedules its retry.
+async fn deliver_all(ctx: CloudContext, shared: Arc<Shared>) {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(ctx.options.callback_timeout)
+        // Every notification on its own connection: a backend restarted between two events must show
+        // as refused or answered, never as a pooled socket it closed.
+        .pool_max_idle_per_host(0)
         .build();
-    while let Some(fields) = rx.recv().await {
-        match &client {
-            Ok(client) => deliver(&ctx, client, fields, &pending).await,
+    loop {
+        let wake = shared.wake.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
+        if shared.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = now_ms(&ctx, &shared);
+        let next = {
+            let mut queue = lock(&shared.queue);
+            match queue.waiting.first_key_value().map(|(key, _)| key.0) {
+                Some(due) if due <= now => match queue.waiting.pop_first() {
+                    Some((key, delivery)) => {
+                        queue.busy = true;
+                        Next::Deliver(key, delivery)
+                    }
+                    None => Next::Wait,
+                },
+                Some(due) => Next::WaitUntil(due),
+                None => Next::Wait,
+            }
+        };
+        let (key, mut delivery) = match next {
+            Next::Deliver(key, delivery) => (key, delivery),
+            Next::WaitUntil(due) => {
+                shared.changed.notify_waiters();
+                if ctx.options.callback_time == CallbackTime::Real {
+                    let wait = Duration::from_millis((due - now).max(0) as u64);
+                    let _ = tokio::time::timeout(wait, wake).await;
+                } else {
+                    wake.await;
+                }
+                continue;
+            }
+            Next::Wait => {
+                shared.changed.notify_waiters();
+                wake.await;
+                continue;
+            }
+        };
+        let retry = match &client {
+            Ok(client) => attempt(&ctx, client, &mut delivery).await,
             Err(e) => {
                 ctx.record(
                     Service::LvbCallback,
-                    describe(&fields, ""),
+                    describe(&delivery.fields, ""),
                     "not delivered: no HTTP client",
                     json!({ "error": e.to_string() }),
                 );
+                false
             }
+        };
+        {
+            let mut queue = lock(&shared.queue);
+            if retry {
+                let due = now_ms(&ctx, &shared).max(key.0) + retry_interval_ms(&ctx);
+                queue.waiting.insert((due, key.1), delivery);
+            }
+            queue.busy = false;
         }
-        pending.count.fetch_sub(1, Ordering::SeqCst);
-        pending.settled.notify_waiters();
+        shared.changed.notify_waiters();
     }
+}
+
+/// What the worker does next.
+enum Next {
+    Deliver((i64, u64), Delivery),
+    WaitUntil(i64),
+    Wait,
+}
+
+/// One attempt of `delivery`; `true` when it failed and another attempt is allowed.
+async fn attempt(ctx: &CloudContext, client: &reqwest::Client, delivery: &mut Delivery) -> bool {
+    let target = delivery.target.get_or_insert_with(|| {
+        let (url, api_key) =
+            ctx.with_tenant(|t| (t.lvb.callback_url.clone(), t.lvb.api_key.clone()));
+        let t = ctx.clock.now() + NOTIFY_VALIDITY_SECS;
+        let mut fields = delivery.fields.clone();
+        fields.insert("t".into(), json!(t));
+        fields.insert("sign".into(), json!(api_sign(&api_key, t)));
+        Target {
+            line: describe(&fields, &url),
+            url,
+            body: Value::Object(fields),
+        }
+    });
+    if target.url.trim().is_empty() {
+        // No callback URL in the console: the platform has nowhere to send events.
+        ctx.record(
+            Service::LvbCallback,
+            target.line.clone(),
+            "not sent: no callback URL configured",
+            target.body.clone(),
+        );
+        return false;
+    }
+    delivery.attempts += 1;
+    let n = delivery.attempts;
+    let attempts = ctx.options.callback_retries + 1;
+    let (outcome, status, reply) = attempt_once(client, &target.url, &target.body).await;
+    let ok = outcome.is_ok();
+    let outcome_text = match outcome {
+        Ok(text) | Err(text) => text,
+    };
+    ctx.record(
+        Service::LvbCallback,
+        format!("{} attempt {n}/{attempts}", target.line),
+        outcome_text,
+        json!({ "url": target.url, "attempt": n, "status": status, "reply": reply, "body": target.body }),
+    );
+    if ok {
+        return false;
+    }
+    if n < attempts {
+        return true;
+    }
+    ctx.record(
+        Service::LvbCallback,
+        target.line.clone(),
+        format!("gave up after {attempts} attempts"),
+        json!({ "url": target.url }),
+    );
+    false
 }
 
 /// `POST {url} event_type=1 stream_id=8888_x` (plus the format of a recording).
@@ -163,59 +361,6 @@ fn describe(fields: &Map<String, Value>, url: &str) -> String {
         line.push_str(&format!(" errcode={code}"));
     }
     line
-}
-
-async fn deliver(
-    ctx: &CloudContext,
-    client: &reqwest::Client,
-    mut fields: Map<String, Value>,
-    pending: &Pending,
-) {
-    let (url, api_key) = ctx.with_tenant(|t| (t.lvb.callback_url.clone(), t.lvb.api_key.clone()));
-    let t = ctx.clock.now() + NOTIFY_VALIDITY_SECS;
-    fields.insert("t".into(), json!(t));
-    fields.insert("sign".into(), json!(api_sign(&api_key, t)));
-    let line = describe(&fields, &url);
-    if url.trim().is_empty() {
-        // No callback URL in the console: the platform has nowhere to send events.
-        ctx.record(
-            Service::LvbCallback,
-            line,
-            "not sent: no callback URL configured",
-            Value::Object(fields),
-        );
-        return;
-    }
-    let body = Value::Object(fields);
-    let attempts = ctx.options.callback_retries + 1;
-    for attempt in 1..=attempts {
-        let (outcome, status, reply) = attempt_once(client, &url, &body).await;
-        let ok = outcome.is_ok();
-        let outcome_text = match &outcome {
-            Ok(text) | Err(text) => text.clone(),
-        };
-        ctx.record(
-            Service::LvbCallback,
-            format!("{line} attempt {attempt}/{attempts}"),
-            outcome_text,
-            json!({ "url": url, "attempt": attempt, "status": status, "reply": reply, "body": body }),
-        );
-        if ok {
-            return;
-        }
-        if attempt < attempts {
-            pending.retrying.store(1, Ordering::SeqCst);
-            pending.settled.notify_waiters();
-            tokio::time::sleep(ctx.options.callback_retry_interval).await;
-            pending.retrying.store(0, Ordering::SeqCst);
-        }
-    }
-    ctx.record(
-        Service::LvbCallback,
-        line,
-        format!("gave up after {attempts} attempts"),
-        json!({ "url": url }),
-    );
 }
 
 /// One POST. `Ok` when the reply is HTTP 200 with `{"code":0}`; the text is the journal outcome.

@@ -351,7 +351,12 @@ pub async fn accept_loop(lvb: Arc<Lvb>, listener: tokio::net::TcpListener, mut s
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
                     let local = socket.local_addr().unwrap_or(peer);
-                    tokio::spawn(serve_connection(lvb.clone(), socket, peer, local, shutdown.clone()));
+                    let guard = lvb.rtmp_connection_guard();
+                    let connection = serve_connection(lvb.clone(), socket, peer, local, shutdown.clone());
+                    tokio::spawn(async move {
+                        connection.await;
+                        drop(guard);
+                    });
                 }
                 // Out of descriptors or an aborted connection: keep accepting the others.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,

@@ -20,7 +20,7 @@ pub mod streams;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -38,6 +38,16 @@ use streams::{LiveStream, StreamRegistry};
 /// Default time a silent RTMP client is kept before it is dropped.
 pub const DEFAULT_RTMP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Held by the task of one RTMP connection; dropping it counts the connection as finished.
+pub(crate) struct RtmpConnectionGuard(Arc<Lvb>);
+
+impl Drop for RtmpConnectionGuard {
+    fn drop(&mut self) {
+        self.0.rtmp_open.fetch_sub(1, Ordering::SeqCst);
+        self.0.rtmp_changed.notify_waiters();
+    }
+}
+
 pub struct Lvb {
     ctx: CloudContext,
     streams: StreamRegistry,
@@ -48,6 +58,9 @@ pub struct Lvb {
     push_counter: AtomicU64,
     recording_counter: AtomicU64,
     idle_timeout_ms: AtomicU64,
+    /// RTMP connections accepted and not finished yet (handshake, session or the end of a push).
+    rtmp_open: AtomicUsize,
+    rtmp_changed: tokio::sync::Notify,
 }
 
 impl Lvb {
@@ -65,6 +78,8 @@ impl Lvb {
             push_counter: AtomicU64::new(0),
             recording_counter: AtomicU64::new(0),
             idle_timeout_ms: AtomicU64::new(DEFAULT_RTMP_IDLE_TIMEOUT.as_millis() as u64),
+            rtmp_open: AtomicUsize::new(0),
+            rtmp_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -85,10 +100,46 @@ impl Lvb {
         self.callbacks.idle(timeout).await
     }
 
-    /// Waits until no callback can be sent before the current retry interval ends (see
+    /// Waits until no callback goes out before the clock moves on (see
     /// `CallbackDispatcher::quiescent`).
     pub async fn callbacks_quiescent(&self, timeout: Duration) -> bool {
         self.callbacks.quiescent(timeout).await
+    }
+
+    /// With cloud-time callbacks: the clock offset at which the next callback attempt is due.
+    pub fn next_callback_due(&self) -> Option<i64> {
+        self.callbacks.next_due()
+    }
+
+    /// The cloud clock moved: callback attempts due by now go out.
+    pub fn clock_moved(&self) {
+        self.callbacks.clock_moved();
+    }
+
+    /// RTMP connections accepted and not finished: each finished one has journaled how it ended and
+    /// queued its events.
+    pub fn rtmp_connections(&self) -> usize {
+        self.rtmp_open.load(Ordering::SeqCst)
+    }
+
+    /// Pushes that were cut (the stream disabled) and whose session has not ended yet.
+    pub fn cuts_in_progress(&self) -> usize {
+        self.streams
+            .live_ids()
+            .iter()
+            .filter(|id| self.is_disabled(id))
+            .count()
+    }
+
+    /// Waits up to `timeout` for the next change of [`Lvb::rtmp_connections`].
+    pub async fn rtmp_changed(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.rtmp_changed.notified()).await;
+    }
+
+    /// Counts a connection from accept until its task ends, even if the task panics.
+    pub(crate) fn rtmp_connection_guard(self: &Arc<Self>) -> RtmpConnectionGuard {
+        self.rtmp_open.fetch_add(1, Ordering::SeqCst);
+        RtmpConnectionGuard(self.clone())
     }
 
     /// Events queued or being delivered.
