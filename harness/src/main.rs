@@ -28,6 +28,8 @@ enum Command {
     /// Runs the emulated cloud alone; the first stdout line is one JSON object with every endpoint and the
     /// tenant's ids and keys.
     Serve(commands::serve::ServeArgs),
+    /// Checks scenario files statically (steps, arguments, names, ids); starts nothing.
+    Validate(commands::validate::ValidateArgs),
     /// Cross-checks a real deployment's OutDefine.php, cdn.route.ini and app constants; runs nothing.
     Check(commands::check::CheckArgs),
 }
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Diagnose(a) => commands::diagnose::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Check(a) => commands::check::run(a),
+        Command::Validate(a) => commands::validate::run(a),
     };
     match result {
         Ok(code) => code,

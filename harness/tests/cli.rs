@@ -232,3 +232,42 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("\"verdict\": \"pass\""), "{out}");
 }
+
+#[test]
+fn validate_names_file_line_and_field_and_replay_starts_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/faq-1.3-callback-key.toml"),
+    )
+    .expect("catalogue file");
+    let bad = good
+        .replace("secs = 90", "sec = 90")
+        .replace("id = \"faq-1.3-callback-key\"", "id = \"../../outside\"");
+    let file = dir.path().join("typo.toml");
+    std::fs::write(&file, &bad).expect("write");
+    let sec_line = bad
+        .lines()
+        .position(|l| l.starts_with("sec = "))
+        .expect("the typo")
+        + 1;
+
+    let (code, out) = run(tcharness().arg("validate").arg(&file));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("typo.toml:1: id:"), "{out}");
+    assert!(
+        out.contains(&format!("typo.toml:{sec_line}: flow[4]:")) && out.contains("`sec`"),
+        "{out}"
+    );
+
+    // replay refuses before any runtime starts (the local provider would need MariaDB).
+    let (code, out) = run(tcharness()
+        .args(["replay", "--runtime", "local", "--snapshots"])
+        .arg(dir.path())
+        .arg(&file));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("nothing was started"), "{out}");
+    assert!(!out.contains("runtime:"), "{out}");
+
+    let (code, out) = run(tcharness().arg("validate"));
+    assert_eq!(code, 0, "the catalogue is valid: {out}");
+}

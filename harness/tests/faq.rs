@@ -10,6 +10,7 @@ use rstest::rstest;
 use tcharness::runtime::RuntimeKind;
 use tcharness::scenario::model::Scenario;
 use tcharness::scenario::replay::{ReplayOptions, Replayer};
+use tcharness::scenario::validate::validate_scenario;
 use tokio::sync::OnceCell;
 
 static TOKIO: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -42,7 +43,10 @@ fn faq(
     #[exclude("tenant.toml")]
     path: PathBuf,
 ) {
-    let scenario = Scenario::load(&path).expect("the scenario file parses");
+    let text = std::fs::read_to_string(&path).expect("the scenario file reads");
+    let scenario = Scenario::from_toml(&text, &path).expect("the scenario file parses");
+    let findings = validate_scenario(&scenario, &text);
+    assert!(findings.is_empty(), "invalid scenario: {findings:#?}");
     let outcome = TOKIO
         .block_on(async { replayer().await.replay(&scenario).await })
         .expect("the replay runs");

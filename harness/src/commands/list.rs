@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use tcharness::scenario::model;
-
 use super::truncate;
 
 /// Arguments of `tcharness list`.
@@ -23,7 +21,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list(dir: &Path) -> anyhow::Result<ExitCode> {
-    let scenarios = model::load_dir(dir)?;
+    let scenarios = super::validate::valid_scenarios(&[dir.to_path_buf()])?;
     println!("{:<34} {:<7} {:<40} SYMPTOM", "ID", "FAQ", "MUTATION");
     for s in &scenarios {
         println!(

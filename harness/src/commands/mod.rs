@@ -5,6 +5,7 @@ pub mod diagnose;
 pub mod list;
 pub mod replay;
 pub mod serve;
+pub mod validate;
 
 use clap::ValueEnum;
 

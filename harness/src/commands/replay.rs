@@ -92,13 +92,8 @@ fn replay_cmd(
     snapshots: PathBuf,
     profile: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from("harness/scenarios")]
-    } else {
-        paths
-    };
-    let scenarios = model::load_paths(&paths)?;
-    anyhow::ensure!(!scenarios.is_empty(), "no scenario found under {paths:?}");
+    let paths = super::validate::default_paths(paths);
+    let scenarios = super::validate::valid_scenarios(&paths)?;
     let mut options = ReplayOptions::new(runtime);
     options.pusher = pusher;
     if let Some(p) = profile {

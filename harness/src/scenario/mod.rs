@@ -8,3 +8,4 @@ pub mod model;
 pub mod replay;
 pub mod snapshot;
 pub mod transcript;
+pub mod validate;

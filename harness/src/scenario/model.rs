@@ -169,8 +169,8 @@ fn short(v: &toml::Value) -> String {
     }
 }
 
-/// Every scenario under `dir` (and `dir/tickets/`), sorted by path; `tenant.toml` is not a scenario.
-pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+/// The scenario files under `dir` (and `dir/tickets/`), sorted; `tenant.toml` is not a scenario.
+pub fn scenario_files(dir: &Path) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     for sub in [dir.to_path_buf(), dir.join("tickets")] {
         let Ok(read) = std::fs::read_dir(&sub) else {
@@ -186,7 +186,15 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         }
     }
     paths.sort();
-    paths.iter().map(|p| Scenario::load(p)).collect()
+    paths
+}
+
+/// Every scenario under `dir` (and `dir/tickets/`), sorted by path.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+    scenario_files(dir)
+        .iter()
+        .map(|p| Scenario::load(p))
+        .collect()
 }
 
 /// Scenarios named on the command line: files, or directories to scan.
