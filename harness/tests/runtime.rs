@@ -657,8 +657,16 @@ async fn a_killed_run_leaves_nothing_after_the_next_start(#[case] kind: RuntimeK
         );
     }
 
-    // The next run sweeps the rest.
-    let _next = Runtime::start(kind, perl_profile(true))
+    // The next run sweeps the rest, whichever provider it uses: the other one when it is available.
+    let other = match kind {
+        RuntimeKind::Docker => RuntimeKind::Local,
+        _ => RuntimeKind::Docker,
+    };
+    let next_kind = match Runtime::probe(other, &perl_profile(true)).await {
+        Ok(_) => other,
+        Err(_) => kind,
+    };
+    let _next = Runtime::start(next_kind, perl_profile(true))
         .await
         .expect("next runtime");
     assert!(

@@ -44,6 +44,9 @@ pub struct CloudOptions {
     pub callback_retries: u32,
     /// Whether retry intervals pass in real time or on the cloud clock (replays).
     pub callback_time: CallbackTime,
+    /// Where the recordings' directory is made (default: the temp directory). A replay puts it in its
+    /// run directory, so a killed run's recordings go with the rest of it.
+    pub recordings_in: Option<std::path::PathBuf>,
 }
 
 impl Default for CloudOptions {
@@ -53,6 +56,7 @@ impl Default for CloudOptions {
             callback_timeout: Duration::from_secs(20),
             callback_retries: 3,
             callback_time: CallbackTime::Real,
+            recordings_in: None,
         }
     }
 }

@@ -101,40 +101,26 @@ fn replay_cmd(
     }
     let rt = tokio::runtime::Runtime::new()?;
     let started = std::time::Instant::now();
-    let rows = rt.block_on(async {
-        let replayer = std::sync::Arc::new(Replayer::start(options).await?);
-        eprintln!(
-            "runtime: {:?} ({}); {} scenarios, {} at once",
-            replayer.runtime_kind(),
-            replayer.runtime_reason(),
-            scenarios.len(),
-            jobs.max(1)
-        );
-        let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-        let mut tasks = Vec::new();
-        for s in scenarios.iter().cloned() {
-            let (replayer, gate, bar) = (replayer.clone(), gate.clone(), bar.clone());
-            tasks.push(tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await;
-                bar.set_message(s.id.clone());
-                let out = replayer.replay(&s).await;
-                bar.inc(1);
-                (s, out)
-            }));
+    let run = rt.block_on(async {
+        tokio::select! {
+            rows = replay_all(options, &scenarios, jobs, &snapshots, accept) => Run::Done(rows),
+            code = interrupted() => Run::Interrupted(code),
         }
-        let mut rows = Vec::new();
-        for t in tasks {
-            let (s, out) = t.await?;
-            rows.push(judge(&s, out, &snapshots, accept));
+    });
+    let rows = match run {
+        Run::Done(rows) => rows?,
+        Run::Interrupted(code) => {
+            // The replays were dropped with the select: their backends, databases and containers go
+            // with them. Whatever a drop could not finish is removed here before exiting.
+            rt.shutdown_timeout(std::time::Duration::from_secs(10));
+            let swept = tcharness::runtime::sweep::sweep_own();
+            eprintln!(
+                "interrupted: stopped {} process(es), removed {} container(s) and {} directory(ies) of this run",
+                swept.processes, swept.containers, swept.directories
+            );
+            return Ok(ExitCode::from(code));
         }
-        bar.finish_and_clear();
-        anyhow::Ok(rows)
-    })?;
+    };
     let failed = rows
         .iter()
         .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Accepted))
@@ -185,6 +171,94 @@ fn replay_cmd(
     } else {
         ExitCode::from(1)
     })
+}
+
+enum Run {
+    Done(anyhow::Result<Vec<Row>>),
+    /// Ended by a signal: the exit code a shell expects (130 for SIGINT, 143 for SIGTERM).
+    Interrupted(u8),
+}
+
+/// Resolves when the process gets SIGINT or SIGTERM, with the matching exit code.
+async fn interrupted() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    }
+}
+
+/// Aborts every task it holds when dropped: an interrupted run leaves no replay running.
+struct AbortOnDrop<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+async fn replay_all(
+    options: ReplayOptions,
+    scenarios: &[model::Scenario],
+    jobs: usize,
+    snapshots: &Path,
+    accept: bool,
+) -> anyhow::Result<Vec<Row>> {
+    let replayer = std::sync::Arc::new(Replayer::start(options).await?);
+    eprintln!(
+        "runtime: {:?} ({}); {} scenarios, {} at once",
+        replayer.runtime_kind(),
+        replayer.runtime_reason(),
+        scenarios.len(),
+        jobs.max(1)
+    );
+    let swept = replayer.swept();
+    if swept.processes + swept.containers + swept.directories > 0 {
+        eprintln!(
+            "removed what earlier runs left: {} process(es), {} container(s), {} directory(ies)",
+            swept.processes, swept.containers, swept.directories
+        );
+    }
+    let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = AbortOnDrop(Vec::new());
+    for s in scenarios.iter().cloned() {
+        let (replayer, gate, bar) = (replayer.clone(), gate.clone(), bar.clone());
+        tasks.0.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            bar.set_message(s.id.clone());
+            let out = replayer.replay(&s).await;
+            bar.inc(1);
+            (s, out)
+        }));
+    }
+    let mut rows = Vec::new();
+    for t in tasks.0.iter_mut() {
+        let (s, out) = t.await?;
+        rows.push(judge(&s, out, snapshots, accept));
+    }
+    bar.finish_and_clear();
+    Ok(rows)
 }
 
 fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, accept: bool) -> Row {

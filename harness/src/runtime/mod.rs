@@ -98,6 +98,8 @@ struct RuntimeInner {
     seq: AtomicU64,
     // Last field: dropped after the servers, so the directory goes once nothing runs in it.
     run: Arc<RunDir>,
+    /// What the start-up sweep removed.
+    swept: sweep::Swept,
 }
 
 /// One per run: shared MariaDB server(s); sweeps leftovers of earlier runs at start.
@@ -111,13 +113,15 @@ impl Runtime {
         profile: BackendProfile,
     ) -> Result<Runtime, RuntimeError> {
         let (kind, reason) = resolve_kind(kind, &profile).await?;
-        let sweptprocesses = tokio::task::spawn_blocking(sweep::sweep_local)
+        // Both providers' leftovers, whichever runs now: containers first, since a dead docker run's
+        // directories are their mounts and go only once the containers are gone.
+        let containers = tokio::time::timeout(Duration::from_secs(20), sweep::sweep_containers())
+            .await
+            .unwrap_or(0);
+        let mut swept = tokio::task::spawn_blocking(sweep::sweep_local)
             .await
             .unwrap_or_default();
-        if kind == RuntimeKind::Docker {
-            sweep::sweep_containers().await;
-        }
-        let _ = sweptprocesses;
+        swept.containers = containers;
         let run =
             Arc::new(RunDir::create().map_err(|e| local::io_err("create the run directory", e))?);
         let inner = Arc::new(RuntimeInner {
@@ -127,6 +131,7 @@ impl Runtime {
             servers: tokio::sync::Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
             run,
+            swept,
         });
         let server = start_server(&inner).await?;
         inner.servers.lock().await.push(Arc::new(server));
@@ -153,6 +158,11 @@ impl Runtime {
 
     pub fn profile(&self) -> &BackendProfile {
         &self.inner.profile
+    }
+
+    /// What the start-up sweep removed of earlier runs that died (both providers).
+    pub fn swept(&self) -> sweep::Swept {
+        self.inner.swept
     }
 
     /// The run's directory (datadirs, backend roots); removed when the run ends.

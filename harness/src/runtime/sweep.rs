@@ -130,7 +130,7 @@ pub fn kill_marked_processes(run_dir: &Path) -> usize {
 }
 
 /// What a sweep removed.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Swept {
     pub directories: usize,
     pub processes: usize,
@@ -201,6 +201,60 @@ pub async fn sweep_containers() -> usize {
     } else {
         0
     }
+}
+
+/// Removes what this process itself started and still exists: its containers (by owner label), the
+/// processes marked with its run directories, and those directories. Called on the way out of an
+/// interrupted run, after the drops had their chance, so that nothing survives it.
+pub fn sweep_own() -> Swept {
+    let me = owner_id();
+    let mut swept = Swept::default();
+    let listed = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={OWNER_LABEL}={me}"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    if let Ok(out) = listed {
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let removed = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v"])
+                .args(&ids)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            if removed.is_ok_and(|s| s.success()) {
+                swept.containers = ids.len();
+            }
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(runs_base()) else {
+        return swept;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("run-") {
+            continue;
+        }
+        let path = entry.path();
+        let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
+        if owner.trim() != me {
+            continue;
+        }
+        swept.processes += kill_marked_processes(&path);
+        if std::fs::remove_dir_all(&path).is_ok() {
+            swept.directories += 1;
+        }
+    }
+    swept
 }
 
 /// Containers of the given owner that still exist (for tests and diagnostics).

@@ -131,6 +131,11 @@ impl Replayer {
         self.runtime.reason()
     }
 
+    /// What the start-up sweep removed of earlier runs.
+    pub fn swept(&self) -> crate::runtime::sweep::Swept {
+        self.runtime.swept()
+    }
+
     /// Replays one scenario within its deadline.
     pub async fn replay(&self, scenario: &Scenario) -> Result<Outcome, ReplayError> {
         let deadline = scenario
@@ -193,6 +198,7 @@ impl Replayer {
             CloudOptions {
                 callback_timeout: self.options.callback_timeout,
                 callback_time: CallbackTime::Cloud,
+                recordings_in: Some(self.runtime.run_dir().to_path_buf()),
                 ..CloudOptions::default()
             },
         )

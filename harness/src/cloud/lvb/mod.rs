@@ -65,10 +65,12 @@ pub struct Lvb {
 
 impl Lvb {
     pub fn new(ctx: CloudContext) -> Self {
-        let recording_dir = tempfile::Builder::new()
-            .prefix("lvb-recordings-")
-            .tempdir()
-            .map_err(|e| e.to_string());
+        let builder = tempfile::Builder::new().prefix("lvb-recordings-").clone();
+        let recording_dir = match &ctx.options.recordings_in {
+            Some(dir) => builder.tempdir_in(dir),
+            None => builder.tempdir(),
+        }
+        .map_err(|e| e.to_string());
         Self {
             callbacks: CallbackDispatcher::new(ctx.clone()),
             ctx,
