@@ -131,6 +131,11 @@ impl Replayer {
         self.runtime.reason()
     }
 
+    /// The runtime the scenarios run on (its MariaDB servers, its run directory).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     /// What the start-up sweep removed of earlier runs.
     pub fn swept(&self) -> crate::runtime::sweep::Swept {
         self.runtime.swept()
