@@ -1,15 +1,17 @@
-//! # harness: Tencent Cloud stand-in around a Mini LVB deployment
+//! # tcharness: Tencent Cloud stand-in around a Mini LVB deployment
 //!
 //! Replays every misconfiguration of the Mini LVB FAQ end to end: the real backend and MariaDB run for
 //! real, Tencent Cloud is emulated, the mobile app is simulated, and the resulting error chain is written
 //! as a transcript held against an insta snapshot.
 //!
 //! ## Layout (follows the data flow)
+//! - [`catalogue`]: the FAQ scenarios, tickets and reference snapshots built into the crate.
 //! - [`scenario`]: scenario files (`scenarios/*.toml`), the replay engine, transcripts and redactions.
 //! - [`runtime`]: MariaDB + the backend under test, as containers or local processes.
 //! - [`terminal`]: the simulated app, configured by its real constants, talking only over the wire.
 //! - [`cloud`]: the emulated Tencent Cloud: tenant (console), clock, journal, LVB, COS v4, IM.
 
+pub mod catalogue;
 pub mod cloud;
 pub mod formats;
 pub mod runtime;

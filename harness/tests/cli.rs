@@ -271,3 +271,30 @@ fn validate_names_file_line_and_field_and_replay_starts_nothing() {
     let (code, out) = run(tcharness().arg("validate"));
     assert_eq!(code, 0, "the catalogue is valid: {out}");
 }
+
+#[test]
+fn outside_a_checkout_the_built_in_catalogue_is_used() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let (code, out) = run(Command::new(env!("CARGO_BIN_EXE_tcharness"))
+        .current_dir(elsewhere.path())
+        .arg("list"));
+    assert_eq!(code, 0, "{out}");
+    let on_disk = tcharness::scenario::model::scenario_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
+    );
+    assert!(
+        out.contains(&format!("{} scenarios", on_disk.len())),
+        "{out}"
+    );
+    assert!(out.contains("faq-3.3-callback-url"), "{out}");
+    let (code, out) = run(Command::new(env!("CARGO_BIN_EXE_tcharness"))
+        .current_dir(elsewhere.path())
+        .arg("validate"));
+    assert_eq!(code, 0, "{out}");
+    // Nothing to accept into: the built-in snapshots are read-only.
+    let (code, out) = run(Command::new(env!("CARGO_BIN_EXE_tcharness"))
+        .current_dir(elsewhere.path())
+        .args(["replay", "--accept"]));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--snapshots DIR"), "{out}");
+}

@@ -1,6 +1,6 @@
 //! `tcharness list`: the scenarios with their FAQ item and symptom.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -10,18 +10,20 @@ use super::truncate;
 /// Arguments of `tcharness list`.
 #[derive(Args)]
 pub struct ListArgs {
-    /// Scenario directory.
-    #[arg(long, default_value = "harness/scenarios")]
-    pub dir: PathBuf,
+    /// Scenario directory (default: the checkout's `harness/scenarios`, else the built-in catalogue).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// Runs `tcharness list`.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
-    list(&args.dir)
+    list(super::validate::default_paths(
+        args.dir.into_iter().collect(),
+    ))
 }
 
-fn list(dir: &Path) -> anyhow::Result<ExitCode> {
-    let scenarios = super::validate::valid_scenarios(&[dir.to_path_buf()])?;
+fn list(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let scenarios = super::validate::valid_scenarios(&paths)?;
     println!("{:<34} {:<7} {:<40} SYMPTOM", "ID", "FAQ", "MUTATION");
     for s in &scenarios {
         println!(

@@ -32,9 +32,10 @@ pub struct ReplayArgs {
     /// Scenarios replayed at once (most of a replay is waiting on the network, so more than the cores).
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
-    /// Where the snapshots live.
-    #[arg(long, default_value = "harness/snapshots")]
-    pub snapshots: PathBuf,
+    /// Where the snapshots live (default: the checkout's `harness/snapshots`, else the reference snapshots
+    /// built into the binary, which `--accept` cannot change).
+    #[arg(long)]
+    pub snapshots: Option<PathBuf>,
     /// A backend profile file (default: the built-in minilvb).
     #[arg(long)]
     pub profile: Option<PathBuf>,
@@ -89,10 +90,18 @@ fn replay_cmd(
     pusher: Pusher,
     accept: bool,
     jobs: usize,
-    snapshots: PathBuf,
+    snapshots: Option<PathBuf>,
     profile: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let paths = super::validate::default_paths(paths);
+    let snapshots = snapshots.or_else(|| {
+        let checkout = PathBuf::from(super::validate::CHECKOUT_SNAPSHOTS);
+        checkout.is_dir().then_some(checkout)
+    });
+    anyhow::ensure!(
+        snapshots.is_some() || !accept,
+        "--accept needs a snapshot directory to write to: pass --snapshots DIR"
+    );
     let scenarios = super::validate::valid_scenarios(&paths)?;
     let mut options = ReplayOptions::new(runtime);
     options.pusher = pusher;
@@ -103,7 +112,7 @@ fn replay_cmd(
     let started = std::time::Instant::now();
     let run = rt.block_on(async {
         tokio::select! {
-            rows = replay_all(options, &scenarios, jobs, &snapshots, accept) => Run::Done(rows),
+            rows = replay_all(options, &scenarios, jobs, snapshots.as_deref(), accept) => Run::Done(rows),
             code = interrupted() => Run::Interrupted(code),
         }
     });
@@ -217,7 +226,7 @@ async fn replay_all(
     options: ReplayOptions,
     scenarios: &[model::Scenario],
     jobs: usize,
-    snapshots: &Path,
+    snapshots: Option<&Path>,
     accept: bool,
 ) -> anyhow::Result<Vec<Row>> {
     let replayer = std::sync::Arc::new(Replayer::start(options).await?);
@@ -261,7 +270,14 @@ async fn replay_all(
     Ok(rows)
 }
 
-fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, accept: bool) -> Row {
+/// Compares one outcome with its accepted snapshot: a file under `dir`, or the built-in reference
+/// snapshot when there is no directory (read-only: nothing is written then).
+fn judge(
+    s: &model::Scenario,
+    out: Result<Outcome, ReplayError>,
+    dir: Option<&Path>,
+    accept: bool,
+) -> Row {
     let mut row = Row {
         id: s.id.clone(),
         faq: s.faq.clone(),
@@ -281,6 +297,18 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
         }
     };
     row.seconds = out.elapsed.as_secs_f64();
+    let Some(dir) = dir else {
+        let accepted = tcharness::catalogue::snapshot(&s.id).map(snapshot::strip_header);
+        if !accepted.is_some_and(|a| snapshot::same(a, &out.transcript)) {
+            row.verdict = if accepted.is_some() {
+                Verdict::SnapshotDiffers
+            } else {
+                Verdict::NewSnapshot
+            };
+            row.diff = Some(snapshot::diff(accepted.unwrap_or(""), &out.transcript));
+        }
+        return missing_symptoms(row, &out);
+    };
     let path = snapshot::snapshot_path(dir, &s.id);
     let accepted = snapshot::read_snapshot(&path);
     let same = accepted
@@ -317,6 +345,11 @@ fn judge(s: &model::Scenario, out: Result<Outcome, ReplayError>, dir: &Path, acc
             ));
         }
     }
+    missing_symptoms(row, &out)
+}
+
+/// A missing symptom outranks a snapshot verdict: the story the scenario tells did not happen.
+fn missing_symptoms(mut row: Row, out: &Outcome) -> Row {
     if !out.symptom_ok() {
         row.verdict = Verdict::SymptomMissing;
         row.missing = out

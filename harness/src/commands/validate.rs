@@ -37,14 +37,24 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The catalogue when no path is given.
+/// The catalogue when no path is given: the checkout's `harness/scenarios` when run from one, else the
+/// catalogue built into the binary.
 pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if paths.is_empty() {
-        vec![PathBuf::from("harness/scenarios")]
+    if !paths.is_empty() {
+        return paths;
+    }
+    let checkout = PathBuf::from(CHECKOUT_SCENARIOS);
+    if checkout.is_dir() {
+        vec![checkout]
     } else {
-        paths
+        vec![PathBuf::from(tcharness::catalogue::BUILTIN_PREFIX)]
     }
 }
+
+/// Where the catalogue lives in a checkout of the repository.
+pub const CHECKOUT_SCENARIOS: &str = "harness/scenarios";
+/// Where its reference snapshots live in a checkout.
+pub const CHECKOUT_SNAPSHOTS: &str = "harness/snapshots";
 
 /// What `replay` and `list` run first: the scenarios, or an error listing every finding.
 pub fn valid_scenarios(paths: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {

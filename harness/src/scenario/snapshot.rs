@@ -14,7 +14,8 @@ pub fn read_snapshot(path: &Path) -> Option<String> {
     Some(strip_header(&text).to_string())
 }
 
-fn strip_header(text: &str) -> &str {
+/// The content of a snapshot file's text, without insta's header.
+pub fn strip_header(text: &str) -> &str {
     let Some(rest) = text.strip_prefix("---\n") else {
         return text;
     };

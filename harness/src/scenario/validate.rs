@@ -74,7 +74,23 @@ pub fn validate_paths(paths: &[PathBuf]) -> Validation {
     let mut out = Validation::default();
     let mut files = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if crate::catalogue::is_builtin(p) {
+            for (path, text) in crate::catalogue::scenario_sources() {
+                let file = PathBuf::from(format!("{}{path}", crate::catalogue::BUILTIN_PREFIX));
+                match Scenario::from_toml(text, &file) {
+                    Ok(scenario) => {
+                        out.findings.extend(validate_scenario(&scenario, text));
+                        out.scenarios.push(scenario);
+                    }
+                    Err(e) => out.findings.push(Finding {
+                        line: parse_error_line(&e.to_string()),
+                        file,
+                        field: "(file)".into(),
+                        message: e.to_string().trim().to_string(),
+                    }),
+                }
+            }
+        } else if p.is_dir() {
             files.extend(scenario_files(p));
         } else {
             files.push(p.clone());
@@ -373,6 +389,13 @@ symptom = "x"
     fn the_catalogue_validates() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
         let v = validate_paths(&[dir]);
+        assert!(v.scenarios.len() >= 20);
+        assert!(v.is_ok(), "{:#?}", v.findings);
+    }
+
+    #[test]
+    fn the_built_in_catalogue_validates() {
+        let v = validate_paths(&[PathBuf::from(crate::catalogue::BUILTIN_PREFIX)]);
         assert!(v.scenarios.len() >= 20);
         assert!(v.is_ok(), "{:#?}", v.findings);
     }
