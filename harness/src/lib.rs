@@ -14,6 +14,7 @@
 pub mod catalogue;
 pub mod cloud;
 pub mod formats;
+pub mod runner;
 pub mod runtime;
 pub mod scenario;
 pub mod terminal;
