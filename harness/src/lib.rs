@@ -17,4 +17,5 @@ pub mod formats;
 pub mod runner;
 pub mod runtime;
 pub mod scenario;
+pub mod stack;
 pub mod terminal;

@@ -69,27 +69,39 @@ async fn a_stopped_mariadb_fails_the_scenario_naming_it_and_the_next_one_passes(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scenario_past_its_deadline_fails_naming_the_step() {
+async fn a_scenario_past_its_deadline_fails_naming_where_it_was() {
     let Some(replayer) = replayer().await else {
         return;
     };
-    // The wrong server address makes the app wait out its 2 s timeout: longer than a 1 s deadline.
-    let mut slow = catalogue("faq-2.4-server-addr.toml");
-    slow.options.deadline_secs = Some(1);
-    let err = replayer.replay(&slow).await.expect_err("past its deadline");
+    let pids = replayer.runtime().server_pids().await;
+    let [pid] = pids[..] else {
+        panic!("one local MariaDB server: {pids:?}");
+    };
+    // A frozen server holds the set-up for the DB bound (10 s): a 2 s deadline fires first.
+    let mut healthy = catalogue("healthy.toml");
+    healthy.options.deadline_secs = Some(2);
+    // SAFETY: as in Resume.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
+    let resume = Resume(pid as i32);
+    let err = replayer
+        .replay(&healthy)
+        .await
+        .expect_err("past its deadline");
+    drop(resume);
     match &err {
         ReplayError::Deadline { id, at, .. } => {
-            assert_eq!(id, "faq-2.4-server-addr");
-            assert!(at.starts_with("step "), "{at}");
+            assert_eq!(id, "healthy");
+            assert_eq!(at, "set-up");
         }
         other => panic!("a deadline error, not {other:?}"),
     }
     assert!(
-        err.to_string().contains("did not finish within 1s"),
+        err.to_string().contains("did not finish within 2s"),
         "{err}"
     );
+    healthy.options.deadline_secs = None;
     let outcome = replayer
-        .replay(&catalogue("healthy.toml"))
+        .replay(&healthy)
         .await
         .expect("the next scenario runs");
     assert!(outcome.symptom_ok());

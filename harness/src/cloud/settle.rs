@@ -25,6 +25,8 @@ pub struct Unsettled {
     pub callbacks: usize,
 }
 
+impl std::error::Error for Unsettled {}
+
 impl std::fmt::Display for Unsettled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();

@@ -103,6 +103,7 @@ struct RuntimeInner {
 }
 
 /// One per run: shared MariaDB server(s); sweeps leftovers of earlier runs at start.
+#[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
 }

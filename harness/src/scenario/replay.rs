@@ -10,24 +10,20 @@
 //! `wait_callbacks` move, so a retry lands in the step the scenario says on any machine at any load.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
+use crate::cloud::{JournalEntry, Service, Tenant};
+use crate::runtime::{BackendInstance, BackendProfile, Runtime, RuntimeKind};
+use crate::stack::{SETTLE_BOUND as STEP_SETTLE_BOUND, Stack};
+use crate::terminal::{AppStep, Pusher};
 
-use crate::cloud::{CallbackTime, Cloud, CloudOptions, JournalEntry, Service, Tenant};
-use crate::runtime::{BackendInstance, BackendProfile, DbSpec, Runtime, RuntimeKind, ScenarioDb};
-use crate::terminal::{App, AppConstants, AppOptions, AppStep, Network, PushState, Pusher};
-
-use super::deployment::{self, Placeholders};
+use super::deployment;
 use super::model::Scenario;
 use super::transcript::{StepRecord, Transcript};
 
 /// How long a scenario may run, set-up and clean-up included, unless it says otherwise.
 pub const DEFAULT_SCENARIO_DEADLINE: Duration = Duration::from_secs(60);
-/// How long the consequences of one step may take to reach the journal.
-const STEP_SETTLE_BOUND: Duration = Duration::from_secs(20);
 
 /// How replays run.
 #[derive(Clone, Debug)]
@@ -36,7 +32,8 @@ pub struct ReplayOptions {
     pub profile: BackendProfile,
     pub tenant: Tenant,
     pub pusher: Pusher,
-    /// The app's HTTP timeout (30 s in the real app; short so FAQ 2.4 does not wait for real).
+    /// The app's HTTP timeout (30 s in the real app). Refused and never-answered requests end at once
+    /// on the scenario's time, so this bounds only a slow server.
     pub app_timeout: Duration,
     /// How long one callback attempt may take (20 s on the platform). Retries are on the cloud clock
     /// and cost no wall time.
@@ -52,8 +49,8 @@ impl ReplayOptions {
             profile: BackendProfile::minilvb(),
             tenant: Tenant::healthy(),
             pusher: Pusher::Builtin,
-            app_timeout: Duration::from_secs(2),
-            callback_timeout: Duration::from_secs(3),
+            app_timeout: Duration::from_secs(15),
+            callback_timeout: Duration::from_secs(20),
             deadline: DEFAULT_SCENARIO_DEADLINE,
         }
     }
@@ -81,6 +78,8 @@ impl Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    #[error("{0}")]
+    Stack(#[from] crate::stack::StackError),
     #[error("runtime: {0}")]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error("deployment: {0}")]
@@ -103,16 +102,6 @@ pub enum ReplayError {
 pub struct Replayer {
     runtime: Runtime,
     options: ReplayOptions,
-}
-
-/// Everything one scenario runs against. Dropping it stops the backend and removes the database.
-struct World {
-    cloud: Cloud,
-    /// Kept alive for the wrong server address of FAQ 2.4.
-    _silent: SilentHost,
-    db: ScenarioDb,
-    backend: BackendInstance,
-    app: App,
 }
 
 impl Replayer {
@@ -192,86 +181,19 @@ impl Replayer {
         Ok(judge(scenario, &transcript, started.elapsed()))
     }
 
-    /// Starts the cloud, the scenario's database and the backend, writes the (mutated) deployment,
-    /// sets the console and builds the app with its constants.
+    /// The deployment of one scenario: its own cloud, database and backend on the shared runtime, the
+    /// scenario's changes applied.
     async fn build_world(&self, scenario: &Scenario) -> Result<World, ReplayError> {
-        let tenant = &self.options.tenant;
-        let m = &scenario.mutate;
-        let silent = SilentHost::start().await?;
-        let cloud = Cloud::start(
-            tenant.clone(),
-            CloudOptions {
-                callback_timeout: self.options.callback_timeout,
-                callback_time: CallbackTime::Cloud,
-                recordings_in: Some(self.runtime.run_dir().to_path_buf()),
-                ..CloudOptions::default()
-            },
-        )
-        .await?;
-
-        let mut schema = self.runtime.profile().schema_sql().await?;
-        for sql in &m.backend.schema_after {
-            schema.push_str(&format!("\n{};\n", sql.trim_end_matches(';')));
-        }
-        let spec = DbSpec {
-            name: tenant.database.name.clone(),
-            user: tenant.database.user.clone(),
-            password: tenant.database.password.clone(),
-        };
-        let db = self.runtime.database(&spec, &schema).await?;
-        let mut p = Placeholders {
-            cloud: cloud.http_addr().to_string(),
-            silent: silent.addr.to_string(),
-            db_host: db.host.clone(),
-            db_port: db.port,
-            db_name: db.name.clone(),
-            ..Placeholders::default()
-        };
-        let files = vec![
-            (
-                "conf/OutDefine.php".to_string(),
-                deployment::outdefine_php(tenant, m)?,
-            ),
-            ("conf/cdn.inc.ini".to_string(), deployment::cdn_inc_ini()),
-            (
-                "conf/cdn.route.ini".to_string(),
-                deployment::cdn_route_ini(tenant, m, &p),
-            ),
-        ];
-        let backend = self.runtime.start_backend(&files).await?;
-        p.backend = backend
-            .base_url()
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        let console = deployment::console(tenant, m, &p)?;
-        cloud.ctx.update_tenant(|t| *t = console);
-
-        let mut constants = AppConstants::default();
-        for (name, value) in deployment::app_constants(tenant, m, &p)? {
-            constants
-                .set(&name, &value)
-                .map_err(|e| ReplayError::App(e.to_string()))?;
-        }
-        let network = Network {
-            cloud_http: cloud.http_addr(),
-            cloud_rtmp: cloud.rtmp_addr(),
-            source_ip: None,
-        };
-        let options = AppOptions {
-            http_timeout: self.options.app_timeout,
-            pusher: self.options.pusher,
-            ..AppOptions::default()
-        };
-        let app =
-            App::new(constants, network, options).map_err(|e| ReplayError::App(e.to_string()))?;
-        Ok(World {
-            cloud,
-            _silent: silent,
-            db,
-            backend,
-            app,
-        })
+        let stack = Stack::builder()
+            .on(&self.runtime)
+            .tenant(self.options.tenant.clone())
+            .mutations(scenario.mutate.clone())
+            .pusher(self.options.pusher)
+            .app_timeout(self.options.app_timeout)
+            .callback_timeout(self.options.callback_timeout)
+            .start()
+            .await?;
+        Ok(World { stack })
     }
 }
 
@@ -291,69 +213,49 @@ fn read_flow(scenario: &Scenario) -> Result<Vec<Step>, ReplayError> {
         .collect()
 }
 
+/// One scenario's deployment while its flow runs.
+struct World {
+    stack: Stack,
+}
+
 impl World {
     /// Executes one step, waits until its consequences are journaled (or scheduled for a later cloud
     /// time) and records what the app and the cloud did meanwhile.
     async fn run_step(&mut self, label: String, step: Step) -> StepRecord {
-        let journal_from = self.cloud.ctx.journal.len();
-        let app_from = self.app.log().len();
+        let journal_from = self.stack.cloud().ctx.journal.len();
+        let app_from = self.stack.app().log().len();
         let mut record = StepRecord {
             step: label,
             ..StepRecord::default()
         };
-        let app = &self.app;
         let settled = match step {
-            Step::Replay(ReplayStep::AdvanceClock { secs }) => {
-                self.cloud
-                    .advance_clock(secs, || live_pushes(app), STEP_SETTLE_BOUND)
-                    .await
-            }
+            Step::Replay(ReplayStep::AdvanceClock { secs }) => self.stack.advance_clock(secs).await,
             Step::Replay(ReplayStep::StopBackend) => {
-                if let Err(e) = self.backend.stop().await {
+                if let Err(e) = self.stack.backend_mut().stop().await {
                     record.error = Some(format!("stopping the backend: {e}"));
                 }
-                self.cloud
-                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
-                    .await
+                self.stack.settle().await
             }
             Step::Replay(ReplayStep::StartBackend) => {
-                if let Err(e) = self.backend.restart().await {
+                if let Err(e) = self.stack.backend_mut().restart().await {
                     record.error = Some(format!("starting the backend: {e}"));
                 }
-                self.cloud
-                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
-                    .await
+                self.stack.settle().await
             }
-            Step::Replay(ReplayStep::WaitCallbacks) => {
-                self.cloud
-                    .drain_callbacks(|| live_pushes(app), STEP_SETTLE_BOUND)
-                    .await
-            }
+            Step::Replay(ReplayStep::WaitCallbacks) => self.stack.drain_callbacks().await,
             Step::Replay(ReplayStep::WaitCallbackFailure) => {
-                let settled = self
-                    .cloud
-                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
-                    .await;
+                let settled = self.stack.settle().await;
                 // Consequences are settled: a failed attempt is in the journal by now or never was.
-                if !self
-                    .cloud
-                    .ctx
-                    .journal
-                    .since(0)
-                    .iter()
-                    .any(is_failed_callback)
-                {
+                let journal = &self.stack.cloud().ctx.journal;
+                if !journal.since(0).iter().any(is_failed_callback) {
                     record.error = Some("no callback attempt failed".into());
                 }
                 settled
             }
             Step::App(step) => {
                 // An app-visible failure is part of the story, not an error of the replay.
-                let _ = self.app.run(&step).await;
-                let app = &self.app;
-                self.cloud
-                    .settle(|| live_pushes(app), STEP_SETTLE_BOUND)
-                    .await
+                let _ = self.stack.app_mut().run(&step).await;
+                self.stack.settle().await
             }
         };
         if let Err(pending) = settled {
@@ -362,24 +264,21 @@ impl World {
                 STEP_SETTLE_BOUND.as_secs()
             ));
         }
-        record.app = self.app.log()[app_from..]
+        record.app = self.stack.app().log()[app_from..]
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
             .collect();
-        record.cloud = step_cloud_lines(&self.cloud.ctx.journal.since(journal_from));
+        record.cloud = step_cloud_lines(&self.stack.cloud().ctx.journal.since(journal_from));
         record
     }
 
     /// Callbacks still queued when the flow ends (retries of a late stream end) are delivered or given
     /// up before the facts are read, and recorded apart.
     async fn after_flow(&mut self) -> Option<StepRecord> {
-        let seen = self.cloud.ctx.journal.len();
-        let app = &self.app;
-        let settled = self
-            .cloud
-            .drain_callbacks(|| live_pushes(app), STEP_SETTLE_BOUND)
-            .await;
-        let after = step_cloud_lines(&self.cloud.ctx.journal.since(seen));
+        let journal = &self.stack.cloud().ctx.journal;
+        let seen = journal.len();
+        let settled = self.stack.drain_callbacks().await;
+        let after = step_cloud_lines(&journal.since(seen));
         if after.is_empty() && settled.is_ok() {
             return None;
         }
@@ -403,35 +302,26 @@ impl World {
         ),
         ReplayError,
     > {
-        let backend_errors = error_logs(&self.backend)?;
+        let backend_errors = error_logs(self.stack.backend())?;
+        let db = self.stack.db();
         let mut facts = BTreeMap::new();
         facts.insert(
             "live_data".to_string(),
             rows_or_error(
-                self.db
-                    .query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid")
+                db.query_rows("SELECT userid, stream_id, status FROM live_data ORDER BY userid")
                     .await,
             ),
         );
         facts.insert(
             "tape_data".to_string(),
             rows_or_error(
-                self.db
-                    .query_rows("SELECT * FROM tape_data ORDER BY userid, file_id")
+                db.query_rows("SELECT * FROM tape_data ORDER BY userid, file_id")
                     .await,
             ),
         );
-        self.backend.stop().await?;
+        self.stack.backend_mut().stop().await?;
         Ok((backend_errors, facts))
     }
-}
-
-/// RTMP connections the app holds open on purpose: its pushes that are still running.
-fn live_pushes(app: &App) -> usize {
-    app.pushes()
-        .into_iter()
-        .filter(|state| *state == PushState::Pushing)
-        .count()
 }
 
 /// The redacted transcript and what of the expectations it lacks or has too much of.
@@ -582,32 +472,6 @@ fn rows_or_error<E: std::fmt::Display>(
     match rows {
         Ok(rows) => serde_json::to_value(rows).unwrap_or(serde_json::Value::Null),
         Err(e) => serde_json::Value::String(format!("query failed: {e}")),
-    }
-}
-
-/// A host that accepts connections and never answers: a wrong server address that times out.
-struct SilentHost {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl SilentHost {
-    async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                held.push(stream);
-            }
-        });
-        Ok(Self { addr, task })
-    }
-}
-
-impl Drop for SilentHost {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

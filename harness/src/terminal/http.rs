@@ -21,25 +21,47 @@ pub(super) enum NetFailure {
 const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 
 impl App {
-    /// Sends a request (rebuilt for each attempt), retrying refused connections until the timeout.
+    /// Sends a request (rebuilt for each attempt), retrying refused connections until the timeout. On
+    /// the scenario's time, a refused connection or a request the never-answering host took is a
+    /// timeout at once (see [`WaitTime`](super::WaitTime)).
     pub(super) async fn exchange(
         &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(u16, Bytes), NetFailure> {
         let deadline = Instant::now() + self.options.http_timeout;
+        let scenario_time = match &self.options.wait {
+            super::WaitTime::Scenario(unanswered) => Some(unanswered),
+            super::WaitTime::Real => None,
+        };
         loop {
-            let attempt = tokio::time::timeout_at(deadline, async {
-                let response = build().send().await?;
+            let (client, request) = build().build_split();
+            let request = request.map_err(|e| NetFailure::Other(error_chain(&e)))?;
+            let swallowed = scenario_time
+                .filter(|u| u.is_target(request.url()))
+                .map(|u| (u, u.taken()));
+            let send = async {
+                let response = client.execute(request).await?;
                 let status = response.status().as_u16();
                 let body = response.bytes().await?;
                 Ok::<_, reqwest::Error>((status, body))
-            })
-            .await;
+            };
+            let attempt = match swallowed {
+                Some((unanswered, before)) => {
+                    tokio::select! {
+                        reply = tokio::time::timeout_at(deadline, send) => reply,
+                        _ = unanswered.taken_after(before) => return Err(NetFailure::Timeout),
+                    }
+                }
+                None => tokio::time::timeout_at(deadline, send).await,
+            };
             match attempt {
                 Err(_) => return Err(NetFailure::Timeout),
                 Ok(Ok(reply)) => return Ok(reply),
                 Ok(Err(e)) if e.is_timeout() => return Err(NetFailure::Timeout),
                 Ok(Err(e)) if e.is_connect() => {
+                    if scenario_time.is_some() {
+                        return Err(NetFailure::Timeout);
+                    }
                     if Instant::now() + RECONNECT_PAUSE >= deadline {
                         tokio::time::sleep_until(deadline).await;
                         return Err(NetFailure::Timeout);

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use constants::{AppConstants, ConstantName, ConstantsError};
-pub use net::Network;
+pub use net::{Network, Unanswered, WaitTime};
 pub use push::{PushFailure, PushHandle, PushState, PushUrl, Pusher};
 pub use shown::Shown;
 
@@ -32,6 +32,8 @@ pub struct AppOptions {
     /// Account used by `register`/`login` when the step names none.
     pub default_username: String,
     pub default_password: String,
+    /// Whether waiting for answers takes real time or the scenario's.
+    pub wait: WaitTime,
 }
 
 impl Default for AppOptions {
@@ -41,6 +43,7 @@ impl Default for AppOptions {
             pusher: Pusher::Builtin,
             default_username: "anchor01".to_string(),
             default_password: "Mlvb2017pass".to_string(),
+            wait: WaitTime::Real,
         }
     }
 }
@@ -99,6 +102,37 @@ pub enum AppStep {
 }
 
 impl AppStep {
+    /// `register` with the app's default account.
+    pub fn register() -> Self {
+        AppStep::Register {
+            username: None,
+            password: None,
+            count: None,
+        }
+    }
+
+    /// `login` with the app's default account.
+    pub fn login() -> Self {
+        AppStep::Login {
+            username: None,
+            password: None,
+        }
+    }
+
+    /// `start_live` with the app's default title.
+    pub fn start_live() -> Self {
+        AppStep::StartLive { title: None }
+    }
+
+    /// `fetch_list`: 1 live streams, 2 replays, 3 both.
+    pub fn fetch_list(flag: i64) -> Self {
+        AppStep::FetchList {
+            flag,
+            pageno: None,
+            pagesize: None,
+        }
+    }
+
     /// The step's name as written in scenario files.
     pub fn name(&self) -> &'static str {
         match self {

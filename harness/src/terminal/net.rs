@@ -22,6 +22,82 @@ pub struct Network {
     pub source_ip: Option<IpAddr>,
 }
 
+/// How the app's waiting for an answer passes.
+#[derive(Clone, Debug, Default)]
+pub enum WaitTime {
+    /// Real time: a refused connection is retried and an unanswered request waits, until the app's
+    /// HTTP timeout.
+    #[default]
+    Real,
+    /// The scenario's time: within one step nothing else happens, so a refused connection, or a request
+    /// taken by the scenario's host that never answers, ends as a timeout at once, as it would once the
+    /// app's timeout had passed. A loaded machine then changes nothing but wall time.
+    Scenario(Unanswered),
+}
+
+/// The scenario's host that never answers, and how it tells that it took a request.
+#[derive(Clone, Debug, Default)]
+pub struct Unanswered {
+    /// Its address; `None` when the scenario has no such host.
+    pub addr: Option<SocketAddr>,
+    taken: Arc<Taken>,
+}
+
+#[derive(Debug, Default)]
+struct Taken {
+    count: std::sync::atomic::AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
+impl Unanswered {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr: Some(addr),
+            taken: Arc::default(),
+        }
+    }
+
+    /// Called by the host when a whole request head arrived that it will never answer.
+    pub fn took_request(&self) {
+        self.taken
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.taken.notify.notify_waiters();
+    }
+
+    /// Requests taken so far.
+    pub fn taken(&self) -> u64 {
+        self.taken.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once more than `before` requests were taken.
+    pub async fn taken_after(&self, before: u64) {
+        loop {
+            let notified = self.taken.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.taken() > before {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether `url` points at this host.
+    pub fn is_target(&self, url: &reqwest::Url) -> bool {
+        let Some(addr) = self.addr else {
+            return false;
+        };
+        let host_is = url.host_str().and_then(|h| {
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .ok()
+        }) == Some(addr.ip());
+        host_is && url.port_or_known_default() == Some(addr.port())
+    }
+}
+
 /// Whether a host name is one of Tencent's, served by the emulated cloud over HTTP.
 pub fn is_tencent_http_host(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
