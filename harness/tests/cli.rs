@@ -228,9 +228,41 @@ fn replay_fails_with_the_missing_symptom_and_accepts_a_new_snapshot() {
         written.starts_with("---\nsource: harness/tests/faq.rs\ndescription: "),
         "{written}"
     );
-    let (code, out) = replay(&right, &["--format", "json"]);
+    let stdout_of = |file: &Path, format: &str| {
+        let out = tcharness()
+            .args([
+                "replay",
+                "--runtime",
+                "local",
+                "--format",
+                format,
+                "--snapshots",
+            ])
+            .arg(&snaps)
+            .arg(file)
+            .output()
+            .expect("tcharness runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = stdout_of(&right, "json");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("\"verdict\": \"pass\""), "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["scenarios"][0]["verdict"], "pass", "{out}");
+
+    // JUnit: valid XML; a missing symptom is a failure whose message names the missing text.
+    let (code, xml) = stdout_of(&wrong, "junit");
+    assert_eq!(code, 1, "{xml}");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("transcript lacks &quot;ERROR_PROXY_AUTH_FAILED&quot;"),
+        "{xml}"
+    );
+    assert!(xml.contains("<system-out>"), "{xml}");
 }
 
 #[test]
@@ -297,4 +329,34 @@ fn outside_a_checkout_the_built_in_catalogue_is_used() {
         .args(["replay", "--accept"]));
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("--snapshots DIR"), "{out}");
+}
+
+#[test]
+fn a_backend_that_cannot_start_is_an_error_exit_2_and_a_junit_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = dir.path().join("broken.toml");
+    std::fs::write(
+        &profile,
+        "name = \"broken\"\ncommand = [\"sh\", \"-c\", \"echo no such backend >&2; exit 3\"]\n\
+         schema = { sql = \"CREATE TABLE live_data (userid VARCHAR(50));\" }\n",
+    )
+    .expect("write profile");
+    let out = tcharness()
+        .args([
+            "replay",
+            "--runtime",
+            "local",
+            "--format",
+            "junit",
+            "--snapshots",
+        ])
+        .arg(dir.path())
+        .arg("--profile")
+        .arg(&profile)
+        .arg("harness/scenarios/healthy.toml")
+        .output()
+        .expect("tcharness runs");
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{xml}");
+    assert!(xml.contains("<error"), "an infrastructure failure: {xml}");
 }

@@ -80,7 +80,24 @@ struct Row {
     diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The redacted transcript (JUnit `system-out`; not in the JSON document, which stays small).
+    #[serde(skip)]
+    transcript: Option<String>,
 }
+
+/// `--format json`: the document's shape is versioned; fields are only added within a version.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    seconds: f64,
+    scenarios: &'a [Row],
+}
+
+/// The version of `--format json` documents (README "Machine-readable output").
+const JSON_VERSION: u32 = 1;
 
 #[allow(clippy::too_many_arguments)]
 fn replay_cmd(
@@ -135,7 +152,18 @@ fn replay_cmd(
         .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Accepted))
         .count();
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => {
+            let errors = rows.iter().filter(|r| r.verdict == Verdict::Error).count();
+            let report = JsonReport {
+                version: JSON_VERSION,
+                passed: rows.len() - failed,
+                failed: failed - errors,
+                errors,
+                seconds: started.elapsed().as_secs_f64(),
+                scenarios: &rows,
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?)
+        }
         Format::Junit => println!("{}", junit(&rows, started.elapsed().as_secs_f64())),
         Format::Text => {
             for r in rows
@@ -175,7 +203,10 @@ fn replay_cmd(
             );
         }
     }
-    Ok(if failed == 0 {
+    // 0 all pass, 1 a transcript or symptom differs, 2 a replay could not run (or usage).
+    Ok(if rows.iter().any(|r| r.verdict == Verdict::Error) {
+        ExitCode::from(2)
+    } else if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -287,6 +318,7 @@ fn judge(
         missing: Vec::new(),
         diff: None,
         error: None,
+        transcript: None,
     };
     let out = match out {
         Ok(o) => o,
@@ -297,6 +329,7 @@ fn judge(
         }
     };
     row.seconds = out.elapsed.as_secs_f64();
+    row.transcript = Some(out.transcript.clone());
     let Some(dir) = dir else {
         let accepted = tcharness::catalogue::snapshot(&s.id).map(snapshot::strip_header);
         if !accepted.is_some_and(|a| snapshot::same(a, &out.transcript)) {
@@ -362,49 +395,70 @@ fn missing_symptoms(mut row: Row, out: &Outcome) -> Row {
     row
 }
 
+/// The run as JUnit XML (quick-junit, as nextest writes it): a missing symptom or a differing snapshot
+/// is a `<failure>`, a replay that could not run an `<error>`; the message is the first missing text or
+/// diff line, the transcript or the error goes to `system-out`.
 fn junit(rows: &[Row], secs: f64) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let failures = rows
-        .iter()
-        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Accepted))
-        .count();
-    let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faq\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">\n",
-        rows.len(),
-        failures,
-        secs
-    );
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("faq");
     for r in rows {
-        x.push_str(&format!(
-            "  <testcase classname=\"faq.{}\" name=\"{}\" time=\"{:.3}\"",
-            esc(&r.faq),
-            esc(&r.id),
-            r.seconds
-        ));
-        if matches!(r.verdict, Verdict::Pass | Verdict::Accepted) {
-            x.push_str("/>\n");
-        } else {
-            let body = [
-                r.error.clone(),
-                r.diff.clone(),
-                (!r.missing.is_empty()).then(|| format!("transcript lacks {:?}", r.missing)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n");
-            x.push_str(&format!(
-                ">\n    <failure message=\"{:?}\">{}</failure>\n  </testcase>\n",
-                r.verdict,
-                esc(&body)
-            ));
+        let status = match r.verdict {
+            Verdict::Pass | Verdict::Accepted => TestCaseStatus::success(),
+            verdict => {
+                let kind = if verdict == Verdict::Error {
+                    NonSuccessKind::Error
+                } else {
+                    NonSuccessKind::Failure
+                };
+                let mut status = TestCaseStatus::non_success(kind);
+                status.set_type(format!("{verdict:?}"));
+                status.set_message(first_reason(r));
+                status.set_description(
+                    [
+                        r.error.clone(),
+                        (!r.missing.is_empty())
+                            .then(|| format!("transcript lacks {:?}", r.missing)),
+                        r.diff.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                );
+                status
+            }
+        };
+        let mut case = TestCase::new(r.id.clone(), status);
+        case.set_classname(format!("faq.{}", r.faq));
+        case.set_time(std::time::Duration::from_secs_f64(r.seconds.max(0.0)));
+        if let Some(transcript) = &r.transcript {
+            case.set_system_out(transcript.clone());
         }
+        suite.add_test_case(case);
     }
-    x.push_str("</testsuite>\n");
-    x
+    suite.set_time(std::time::Duration::from_secs_f64(secs.max(0.0)));
+    let mut report = Report::new("tcharness");
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_else(|e| {
+        // XmlString has already removed what XML cannot hold; a failure here is an I/O-level defect.
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- cannot write the report: {e} -->\n<testsuites/>\n")
+    })
+}
+
+/// The one line a CI summary shows: the first missing text, else the first changed line, else the error.
+fn first_reason(r: &Row) -> String {
+    if let Some(missing) = r.missing.first() {
+        return format!("transcript lacks {missing:?}");
+    }
+    if let Some(line) = r
+        .diff
+        .as_deref()
+        .and_then(|d| d.lines().find(|l| l.starts_with('+') || l.starts_with('-')))
+    {
+        return format!("snapshot differs: {}", line.trim());
+    }
+    if let Some(e) = &r.error {
+        return e.lines().next().unwrap_or_default().to_string();
+    }
+    format!("{:?}", r.verdict)
 }
