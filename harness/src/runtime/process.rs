@@ -55,6 +55,8 @@ impl ChildProcess {
         stdout_copy: Option<&std::path::Path>,
     ) -> std::io::Result<ChildProcess> {
         command.stdin(Stdio::null()).stdout(Stdio::piped());
+        // Linux only: elsewhere a child outlives a killed harness until the next run's sweep.
+        #[cfg(target_os = "linux")]
         // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated between fork and exec.
         unsafe {
             let parent = libc::getpid();
@@ -167,6 +169,17 @@ impl Drop for ChildProcess {
 }
 
 /// True if a process with this pid exists (and is not a zombie we could reap).
+#[cfg(not(target_os = "linux"))]
+pub fn pid_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// True if a process with this pid exists (and is not a zombie we could reap).
+#[cfg(target_os = "linux")]
 pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // Field 3 is the state; a zombie ('Z') is already dead.

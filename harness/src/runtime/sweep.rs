@@ -27,7 +27,15 @@ pub fn runs_base() -> PathBuf {
     base.join("tcharness-runtime")
 }
 
+/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); `None` off Linux,
+/// where owners are then told apart by pid alone.
+#[cfg(not(target_os = "linux"))]
+pub fn start_time(_pid: u32) -> Option<u64> {
+    None
+}
+
 /// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
+#[cfg(target_os = "linux")]
 pub fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
@@ -36,9 +44,17 @@ pub fn start_time(pid: u32) -> Option<u64> {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".to_string())
+    if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        return h.trim().to_string();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer outlives the call and its length is passed.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if ok && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
+    }
 }
 
 /// This process as an owner: `<host>/<pid>/<start>`.
@@ -60,7 +76,8 @@ pub fn owner_alive(owner: &str) -> bool {
     let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
         return false;
     };
-    pid_alive(pid) && start_time(pid) == Some(start)
+    // Off Linux no start time is known (recorded as 0): the pid alone decides.
+    pid_alive(pid) && (start == 0 || start_time(pid) == Some(start))
 }
 
 /// The directory of one run; removed on drop (after everything holding it has stopped).
@@ -97,8 +114,12 @@ impl Drop for RunDir {
     }
 }
 
-/// Kills every process whose environment names `run_dir` (the children of a dead run).
+/// Kills every process whose environment names `run_dir` (the children of a dead run). Off Linux no
+/// other process's environment can be read: nothing is found.
 pub fn kill_marked_processes(run_dir: &Path) -> usize {
+    if !cfg!(target_os = "linux") {
+        return 0;
+    }
     let marker = format!("{RUN_ENV}={}", run_dir.display());
     let mut killed = 0;
     let Ok(entries) = std::fs::read_dir("/proc") else {
