@@ -197,22 +197,34 @@ async fn on_cloud_time_a_retry_waits_for_the_clock() {
     publisher.stop().await.expect("stop");
     assert!(cloud.services.lvb.wait_stream_ended(&stream, WAIT).await);
     cloud.settle(|| 0, WAIT).await.expect("settles");
-    // Every event made its first attempt; the retries wait for the clock, 3 s (documented) ahead.
     let attempts = |n: u32| {
         callback_outcomes(&cloud)
             .iter()
             .filter(|(request, _)| request.ends_with(&format!("attempt {n}/4")))
             .count()
     };
-    assert_eq!((attempts(1), attempts(2)), (3, 0));
+    // The stream's first event made its first attempt; its retry waits for the clock, 3 s (documented)
+    // ahead, and the stream's later events wait behind it.
+    assert_eq!((attempts(1), attempts(2)), (1, 0));
+    assert_eq!(outcomes_of(&cloud, 0), Vec::<String>::new());
     let offset = cloud.ctx.clock.offset();
     assert_eq!(cloud.services.lvb.next_callback_due(), Some(offset + 3));
 
     cloud.advance_clock(3, || 0, WAIT).await.expect("advances");
-    assert_eq!((attempts(2), attempts(3)), (3, 0));
-    // Ten seconds of cloud time: attempts 3 and 4 at +6 and +9, each at its own time.
+    assert_eq!((attempts(1), attempts(2)), (1, 1));
+    // Ten more seconds: event 1's attempts 3 and 4 at +6 and +9, it is given up, and event 0 goes.
     cloud.advance_clock(10, || 0, WAIT).await.expect("advances");
-    assert_eq!((attempts(3), attempts(4)), (3, 3));
+    assert_eq!(
+        outcomes_of(&cloud, 1).len(),
+        5,
+        "4 attempts and the give-up"
+    );
+    assert_eq!(
+        outcomes_of(&cloud, 0).len(),
+        2,
+        "attempts 1 (+9) and 2 (+12)"
+    );
+    cloud.drain_callbacks(|| 0, WAIT).await.expect("drains");
     assert_eq!(cloud.services.lvb.callbacks_pending(), 0);
     let times: Vec<i64> = cloud
         .ctx
@@ -227,4 +239,58 @@ async fn on_cloud_time_a_retry_waits_for_the_clock() {
         times.windows(2).all(|w| w[1] - w[0] >= 3),
         "3 s apart on the cloud clock: {times:?}"
     );
+}
+
+#[tokio::test]
+async fn a_failing_stream_does_not_hold_another_streams_events() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            serde_json::json!({ "stream_id": "8888_bad" }),
+        ))
+        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"code":0}"#))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let mut tenant = tcharness::cloud::Tenant::healthy();
+    tenant.lvb.callback_url = format!("{}/callback/Live_callback.php", server.uri());
+    let options = tcharness::cloud::CloudOptions {
+        callback_time: CallbackTime::Cloud,
+        ..tcharness::cloud::CloudOptions::default()
+    };
+    let cloud = Cloud::start(tenant, options).await.expect("cloud");
+    let (bad_url, _) = console_push_url(&cloud, "bad");
+    let (good_url, _) = console_push_url(&cloud, "good");
+    let bad = Publisher::publish(cloud.rtmp_addr(), &bad_url, WAIT)
+        .await
+        .expect("push");
+    cloud.settle(|| 1, WAIT).await.expect("settles");
+    let good = Publisher::publish(cloud.rtmp_addr(), &good_url, WAIT)
+        .await
+        .expect("push");
+    cloud.settle(|| 2, WAIT).await.expect("settles");
+    let lines = callback_outcomes(&cloud);
+    let of = |stream: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|(request, _)| request.contains(&format!("stream_id={stream} ")))
+            .map(|(_, outcome)| outcome.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("8888_bad"),
+        ["HTTP 500 oops"],
+        "its retry waits for the clock"
+    );
+    assert_eq!(
+        of("8888_good"),
+        [r#"HTTP 200 {"code":0}"#],
+        "the other stream's event went at once"
+    );
+    drop((bad, good));
 }

@@ -1,12 +1,14 @@
 //! Event callbacks (事件消息通知): the cloud POSTs signed JSON events to the tenant's callback URL.
 //!
-//! One attempt is on the wire at a time, and attempts go out in the order they fall due, so the journal
-//! (and so every transcript) is deterministic. A reply other than HTTP 200 with `{"code":0}`, a timeout
+//! A stream's events go out in order, each retried before the next; streams are independent. On the
+//! cloud clock (replays) one attempt is on the wire at a time and attempts go out in the order they fall
+//! due, so the journal (and so every transcript) is deterministic; in real time (`serve`) streams are
+//! delivered side by side. A reply other than HTTP 200 with `{"code":0}`, a timeout
 //! or a refused connection is retried `ctx.options.callback_retries` times, `callback_retry_interval`
 //! apart (2017 CN doc: 3 retries, 3 s apart). Every attempt is journaled with the URL, the HTTP status and
 //! the reply body; after the last one the journal says it gave up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,21 +65,96 @@ struct Shared {
     closed: AtomicBool,
 }
 
+/// Events by stream: a stream's events go out in order, one at a time, each retried before the next
+/// goes; streams are independent, so one failing backend route never holds another stream's events.
 #[derive(Default)]
 struct Queue {
-    /// Deliveries by (due time in ms, sequence): the first one is the next to go.
-    waiting: BTreeMap<(i64, u64), Delivery>,
+    /// Undelivered events of each stream, in the order they were queued.
+    streams: HashMap<String, VecDeque<Delivery>>,
+    /// The first event of each stream, by (due time in ms, sequence): the first one goes next.
+    ready: BTreeMap<(i64, u64), String>,
     sequence: u64,
-    /// An attempt is on the wire.
-    busy: bool,
+    /// Attempts on the wire.
+    in_flight: usize,
+    /// Streams with an attempt on the wire: their next event waits for it.
+    busy_streams: std::collections::HashSet<String>,
 }
 
 struct Delivery {
+    sequence: u64,
     fields: Map<String, Value>,
     /// Fixed at the first attempt: the URL and the signed body of that moment.
     target: Option<Target>,
     /// Attempts made so far.
     attempts: u32,
+}
+
+impl Queue {
+    fn push(&mut self, stream: String, fields: Map<String, Value>, now: i64) {
+        self.sequence += 1;
+        let sequence = self.sequence;
+        let queue = self.streams.entry(stream.clone()).or_default();
+        queue.push_back(Delivery {
+            sequence,
+            fields,
+            target: None,
+            attempts: 0,
+        });
+        if queue.len() == 1 && !self.busy_streams.contains(&stream) {
+            self.ready.insert((now, sequence), stream);
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.streams.values().map(VecDeque::len).sum::<usize>() + self.in_flight
+    }
+
+    fn first_due(&self) -> Option<i64> {
+        self.ready.first_key_value().map(|((due, _), _)| *due)
+    }
+
+    /// The first event due by `now`, taken out for one attempt, unless `limit` attempts are on the wire.
+    fn take_due(&mut self, now: i64, limit: usize) -> Option<(String, Delivery)> {
+        if self.in_flight >= limit || self.first_due()? > now {
+            return None;
+        }
+        let (_, stream) = self.ready.pop_first()?;
+        let delivery = self.streams.get_mut(&stream)?.pop_front()?;
+        self.in_flight += 1;
+        self.busy_streams.insert(stream.clone());
+        Some((stream, delivery))
+    }
+
+    /// After an attempt: the event is due again at `retry_at`, or done and its stream's next event is
+    /// due now.
+    fn finish(&mut self, stream: String, delivery: Delivery, retry_at: Option<i64>, now: i64) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.busy_streams.remove(&stream);
+        let queue = self.streams.entry(stream.clone()).or_default();
+        match retry_at {
+            Some(due) => {
+                self.ready.insert((due, delivery.sequence), stream);
+                queue.push_front(delivery);
+            }
+            None => match queue.front() {
+                Some(next) => {
+                    self.ready.insert((now, next.sequence), stream);
+                }
+                None => {
+                    self.streams.remove(&stream);
+                }
+            },
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.pending() == 0
+    }
+
+    /// Nothing on the wire and nothing due by `now`.
+    fn is_quiescent(&self, now: i64) -> bool {
+        self.in_flight == 0 && self.first_due().is_none_or(|due| due > now)
+    }
 }
 
 struct Target {
@@ -105,19 +182,12 @@ impl CallbackDispatcher {
     /// attempt from the clock and the API key of that moment.
     pub fn send(&self, fields: Map<String, Value>) {
         let now = now_ms(&self.ctx, &self.shared);
-        {
-            let mut queue = lock(&self.shared.queue);
-            queue.sequence += 1;
-            let key = (now, queue.sequence);
-            queue.waiting.insert(
-                key,
-                Delivery {
-                    fields,
-                    target: None,
-                    attempts: 0,
-                },
-            );
-        }
+        let stream = fields
+            .get("stream_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        lock(&self.shared.queue).push(stream, fields, now);
         if !self.worker_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(deliver_all(self.ctx.clone(), self.shared.clone()));
         }
@@ -126,19 +196,15 @@ impl CallbackDispatcher {
 
     /// Events queued or being delivered (retries included).
     pub fn pending(&self) -> usize {
-        let queue = lock(&self.shared.queue);
-        queue.waiting.len() + usize::from(queue.busy)
+        lock(&self.shared.queue).pending()
     }
 
     /// With [`CallbackTime::Cloud`]: the cloud offset (seconds) at which the next retry is due, if any
     /// delivery waits for a time not reached yet.
     pub fn next_due(&self) -> Option<i64> {
-        let queue = lock(&self.shared.queue);
-        queue
-            .waiting
-            .keys()
-            .next()
-            .map(|(due, _)| due.div_euclid(1000))
+        lock(&self.shared.queue)
+            .first_due()
+            .map(|due| due.div_euclid(1000))
     }
 
     /// Tells the worker that the cloud clock moved: retries due by now go out.
@@ -148,17 +214,13 @@ impl CallbackDispatcher {
 
     /// Waits until every queued event was delivered or given up; `false` on timeout.
     pub async fn idle(&self, timeout: Duration) -> bool {
-        self.wait_until(timeout, |q, _| q.waiting.is_empty() && !q.busy)
-            .await
+        self.wait_until(timeout, |q, _| q.is_idle()).await
     }
 
     /// Waits until nothing goes out before the clock moves on: no attempt on the wire and no delivery
     /// due now. `false` on timeout. This is the completion signal a replay waits for after each step.
     pub async fn quiescent(&self, timeout: Duration) -> bool {
-        self.wait_until(timeout, |q, now| {
-            !q.busy && q.waiting.keys().next().is_none_or(|(due, _)| *due > now)
-        })
-        .await
+        self.wait_until(timeout, Queue::is_quiescent).await
     }
 
     async fn wait_until(&self, timeout: Duration, done: impl Fn(&Queue, i64) -> bool) -> bool {
@@ -216,7 +278,14 @@ async fn deliver_all(ctx: CloudContext, shared: Arc<Shared>) {
         // Every notification on its own connection: a backend restarted between two events must show
         // as refused or answered, never as a pooled socket it closed.
         .pool_max_idle_per_host(0)
-        .build();
+        .build()
+        .map_err(|e| e.to_string());
+    // In real time streams are delivered side by side, so a slow backend answer on one stream does not
+    // hold the others; on the cloud clock one attempt at a time keeps the journal's order fixed.
+    let in_flight_limit = match ctx.options.callback_time {
+        CallbackTime::Real => REAL_TIME_IN_FLIGHT,
+        CallbackTime::Cloud => 1,
+    };
     loop {
         let wake = shared.wake.notified();
         tokio::pin!(wake);
@@ -225,67 +294,66 @@ async fn deliver_all(ctx: CloudContext, shared: Arc<Shared>) {
             return;
         }
         let now = now_ms(&ctx, &shared);
-        let next = {
+        let (taken, due) = {
             let mut queue = lock(&shared.queue);
-            match queue.waiting.first_key_value().map(|(key, _)| key.0) {
-                Some(due) if due <= now => match queue.waiting.pop_first() {
-                    Some((key, delivery)) => {
-                        queue.busy = true;
-                        Next::Deliver(key, delivery)
-                    }
-                    None => Next::Wait,
-                },
-                Some(due) => Next::WaitUntil(due),
-                None => Next::Wait,
-            }
+            (queue.take_due(now, in_flight_limit), queue.first_due())
         };
-        let (key, mut delivery) = match next {
-            Next::Deliver(key, delivery) => (key, delivery),
-            Next::WaitUntil(due) => {
-                shared.changed.notify_waiters();
-                if ctx.options.callback_time == CallbackTime::Real {
-                    let wait = Duration::from_millis((due - now).max(0) as u64);
-                    let _ = tokio::time::timeout(wait, wake).await;
-                } else {
-                    wake.await;
+        if let Some((stream, delivery)) = taken {
+            let job = deliver_one(
+                ctx.clone(),
+                shared.clone(),
+                client.clone(),
+                stream,
+                delivery,
+            );
+            match ctx.options.callback_time {
+                CallbackTime::Real => {
+                    tokio::spawn(job);
                 }
-                continue;
+                CallbackTime::Cloud => job.await,
             }
-            Next::Wait => {
-                shared.changed.notify_waiters();
-                wake.await;
-                continue;
-            }
-        };
-        let retry = match &client {
-            Ok(client) => attempt(&ctx, client, &mut delivery).await,
-            Err(e) => {
-                ctx.record(
-                    Service::LvbCallback,
-                    describe(&delivery.fields, ""),
-                    "not delivered: no HTTP client",
-                    json!({ "error": e.to_string() }),
-                );
-                false
-            }
-        };
-        {
-            let mut queue = lock(&shared.queue);
-            if retry {
-                let due = now_ms(&ctx, &shared).max(key.0) + retry_interval_ms(&ctx);
-                queue.waiting.insert((due, key.1), delivery);
-            }
-            queue.busy = false;
+            continue;
         }
         shared.changed.notify_waiters();
+        match due {
+            Some(due) if ctx.options.callback_time == CallbackTime::Real && due > now => {
+                let wait = Duration::from_millis((due - now) as u64);
+                let _ = tokio::time::timeout(wait, wake).await;
+            }
+            // On the cloud clock a retry waits for whoever moves the clock; a finished attempt wakes.
+            _ => wake.await,
+        }
     }
 }
 
-/// What the worker does next.
-enum Next {
-    Deliver((i64, u64), Delivery),
-    WaitUntil(i64),
-    Wait,
+/// Attempts in flight at once in real time.
+const REAL_TIME_IN_FLIGHT: usize = 16;
+
+/// One attempt of `delivery`, then its retry or its stream's next event is scheduled.
+async fn deliver_one(
+    ctx: CloudContext,
+    shared: Arc<Shared>,
+    client: Result<reqwest::Client, String>,
+    stream: String,
+    mut delivery: Delivery,
+) {
+    let retry = match &client {
+        Ok(client) => attempt(&ctx, client, &mut delivery).await,
+        Err(e) => {
+            ctx.record(
+                Service::LvbCallback,
+                describe(&delivery.fields, ""),
+                "not delivered: no HTTP client",
+                json!({ "error": e }),
+            );
+            false
+        }
+    };
+    let now = now_ms(&ctx, &shared);
+    let retry_at = retry.then(|| now + retry_interval_ms(&ctx));
+    lock(&shared.queue).finish(stream, delivery, retry_at, now);
+    shared.wake.notify_one();
+    shared.changed.notify_waiters();
 }
 
 /// One attempt of `delivery`; `true` when it failed and another attempt is allowed.
