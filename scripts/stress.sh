@@ -13,10 +13,14 @@ RUNS="${RUNS:-20}"
 RUNTIME="${RUNTIME:-local}"
 cd "$(dirname "$0")/.."
 if [[ -z "${TCHARNESS:-}" ]]; then
-  cargo build -q -p tcharness
+  cargo build -q -p tcharness -p minilvb
   TCHARNESS=target/debug/tcharness
 fi
 OUT="$(mktemp -d "${TMPDIR:-/tmp}/tcharness-stress.XXXXXX")"
+# A copy: a rebuild during the stress must not change the binary under test. minilvb is found beside it.
+cp "$TCHARNESS" "$OUT/tcharness"
+[[ -x "$(dirname "$TCHARNESS")/minilvb" ]] && cp "$(dirname "$TCHARNESS")/minilvb" "$OUT/minilvb"
+TCHARNESS="$OUT/tcharness"
 
 spinners=()
 cleanup() {
@@ -49,4 +53,5 @@ run "jobs-8" --jobs 8
 
 echo "stress: $failed of $((RUNS + 1)) runs differed (both cores busy, nice 19, runtime $RUNTIME)"
 [[ "$failed" -eq 0 ]] || exit 1
+rm -f "$OUT/tcharness" "$OUT/minilvb"
 rmdir "$OUT" 2>/dev/null || true
