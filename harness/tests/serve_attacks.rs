@@ -99,3 +99,26 @@ fn nesting_at_the_limit_is_still_parsed() {
     let bytes = nested_connect(tcharness::cloud::lvb::session::MAX_AMF0_DEPTH + 1);
     assert!(session.feed(&bytes).is_err());
 }
+
+/// The fuzz target's seed for deep nesting, fed as the target feeds it (one piece, on a thread with a
+/// worker's stack): the session refuses it instead of overflowing.
+#[test]
+fn the_fuzz_seed_for_deep_nesting_is_refused_on_a_worker_sized_stack() {
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/rtmp_session/deep-nesting"
+    ))
+    .expect("the seed is in the repository");
+    assert!(
+        seed.len() > 4096,
+        "the seed must exceed libFuzzer's default cap"
+    );
+    let worker = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let mut session = tcharness::cloud::lvb::session::Session::new();
+            session.feed(&seed[1..]).is_err()
+        })
+        .expect("thread");
+    assert!(worker.join().expect("no overflow, no panic"));
+}
