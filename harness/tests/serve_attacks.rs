@@ -122,3 +122,47 @@ fn the_fuzz_seed_for_deep_nesting_is_refused_on_a_worker_sized_stack() {
         .expect("thread");
     assert!(worker.join().expect("no overflow, no panic"));
 }
+
+/// Writes `head` then `body_start` on a fresh connection to the HTTP listener, leaves the rest of the
+/// declared body unsent, and returns the reply's first bytes.
+async fn partial_request(cloud: &Cloud, head: &str, body_start: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = tokio::net::TcpStream::connect(cloud.http_addr())
+        .await
+        .expect("connect");
+    raw.write_all(head.as_bytes()).await.expect("head");
+    raw.write_all(body_start).await.expect("body start");
+    let mut reply = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, raw.read(&mut reply))
+        .await
+        .expect("a reply before the body is complete")
+        .expect("read");
+    String::from_utf8_lossy(&reply[..n]).into_owned()
+}
+
+#[test]
+fn a_cos_upload_with_a_bad_signature_is_refused_before_its_body_arrives() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        let body_start = "--b\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupload\r\n\
+             --b\r\nContent-Disposition: form-data; name=\"filecontent\"; filename=\"a.jpg\"\r\n\r\nJPEG";
+        let head = format!(
+            "POST /files/v2/1252000001/minilvb/cover/a.jpg HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: bogus\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {}\r\n\r\n",
+            30 * 1024 * 1024
+        );
+        let reply = partial_request(&cloud, &head, body_start.as_bytes()).await;
+        assert!(reply.contains("ERROR_PROXY"), "{reply}");
+        let line = cloud
+            .ctx
+            .journal
+            .of(Service::Cos)
+            .pop()
+            .expect("journaled");
+        assert!(line.request.ends_with("op=upload"), "{line:?}");
+        // A healthy request is still answered.
+        let (status, _) = http_get(&cloud, "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/?op=list").await;
+        assert!(status < 500, "{status}");
+    });
+}
