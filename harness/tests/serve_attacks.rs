@@ -166,3 +166,69 @@ fn a_cos_upload_with_a_bad_signature_is_refused_before_its_body_arrives() {
         assert!(status < 500, "{status}");
     });
 }
+
+/// A cloud as `serve` runs it: bounded journal, listeners on loopback.
+async fn bounded_cloud(
+    limits: tcharness::cloud::JournalLimits,
+) -> (
+    std::net::SocketAddr,
+    tcharness::cloud::Services,
+    tcharness::cloud::ShutdownTrigger,
+) {
+    use tcharness::cloud::{CloudContext, Journal, Services, Shutdown};
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = http.local_addr().expect("addr");
+    let ctx =
+        CloudContext::with_journal(Tenant::healthy(), fast_options(), Journal::bounded(limits));
+    let services = Services::new(ctx);
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(tcharness::cloud::serve(
+        http,
+        rtmp,
+        services.clone(),
+        shutdown,
+    ));
+    (addr, services, trigger)
+}
+
+#[test]
+fn rejected_requests_do_not_grow_a_bounded_journal() {
+    runtime().block_on(async {
+        let limits = tcharness::cloud::JournalLimits {
+            max_entries: 100,
+            max_bytes: 64 * 1024,
+        };
+        let (addr, services, _trigger) = bounded_cloud(limits).await;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        for i in 0..500 {
+            let status = client
+                .post(format!(
+                    "http://{addr}/files/v2/1252000001/minilvb/x{i}.jpg"
+                ))
+                .header("Host", "sh.file.myqcloud.com")
+                .header("Authorization", "bogus")
+                .body("op=upload")
+                .send()
+                .await
+                .expect("answered")
+                .status();
+            assert!(status.is_client_error(), "{status}");
+        }
+        let (kept, bytes) = services.ctx.journal.kept();
+        assert!(
+            kept <= 100 && bytes <= 64 * 1024,
+            "{kept} entries, {bytes} bytes"
+        );
+        assert_eq!(services.ctx.journal.len(), 500);
+        let last = services.ctx.journal.entries().pop().expect("latest kept");
+        assert!(last.request.contains("x499.jpg"), "{last:?}");
+    });
+}
