@@ -232,3 +232,115 @@ fn rejected_requests_do_not_grow_a_bounded_journal() {
         assert!(last.request.contains("x499.jpg"), "{last:?}");
     });
 }
+
+/// A signed COS v4 multipart request from the cloud's HTTP listener, as the JSON reply.
+async fn cos_signed(
+    cloud: &Cloud,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<Vec<u8>>,
+) -> serde_json::Value {
+    use tcharness::cloud::cos::sign::SignRequest;
+    let now = cloud.ctx.clock.now();
+    let sign = SignRequest {
+        appid: 1252000001,
+        bucket: "minilvb",
+        secret_id: "AKIDmLvbHarnessHealthy00000000000001",
+        expire: now + 600,
+        time: now,
+        rand: 77,
+        fileid: "",
+    }
+    .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if let Some(bytes) = file {
+        form = form.part(
+            "filecontent",
+            reqwest::multipart::Part::bytes(bytes).file_name("blob"),
+        );
+    }
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!(
+            "http://{}/files/v2/1252000001/minilvb{path}",
+            cloud.http_addr()
+        ))
+        .header("Host", "sh.file.myqcloud.com")
+        .header("Authorization", sign)
+        .multipart(form)
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("a COS JSON reply")
+}
+
+#[test]
+fn slice_sessions_refuse_overlaps_and_expire_after_a_day() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        let path = "/big.mp4";
+        let init = cos_signed(
+            &cloud,
+            path,
+            &[
+                ("op", "upload_slice_init"),
+                ("filesize", "3000"),
+                ("slice_size", "1000"),
+            ],
+            None,
+        )
+        .await;
+        let session = init["data"]["session"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        let slice = |offset: &'static str, len: usize| {
+            let session = session.clone();
+            let cloud = &cloud;
+            async move {
+                let reply = cos_signed(
+                    cloud,
+                    path,
+                    &[
+                        ("op", "upload_slice_data"),
+                        ("session", &session),
+                        ("offset", offset),
+                    ],
+                    Some(vec![7u8; len]),
+                )
+                .await;
+                reply["code"].as_i64().expect("a code")
+            }
+        };
+        assert_eq!(slice("0", 1000).await, 0);
+        // The same slice again is an SDK's retry.
+        assert_eq!(slice("0", 1000).await, 0);
+        // Overlapping the first slice, or reaching past the declared size.
+        assert_eq!(slice("500", 1000).await, -175);
+        assert_eq!(slice("0", 1500).await, -175);
+        assert_eq!(slice("2500", 1000).await, -175);
+        assert_eq!(slice("1000", 1000).await, 0);
+        // A day of cloud time later the session is gone.
+        cloud.ctx.clock.advance(24 * 3600);
+        assert_eq!(slice("2000", 1000).await, -21);
+        let finish = cos_signed(
+            &cloud,
+            path,
+            &[
+                ("op", "upload_slice_finish"),
+                ("session", &session),
+                ("filesize", "3000"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(finish["code"], -21, "{finish}");
+    });
+}

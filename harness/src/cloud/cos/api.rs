@@ -452,6 +452,7 @@ impl OpContext<'_> {
             biz_attr: form.get("biz_attr").unwrap_or("").to_string(),
             insert_only,
             parts: Default::default(),
+            opened_at: self.now,
         };
         let id = self.cos.store.open_session(session, self.now);
         ok(json!({ "session": id, "slice_size": slice_size, "serial_upload": 1, "offset": 0 }))
@@ -461,7 +462,7 @@ impl OpContext<'_> {
         let Some(id) = form.get("session") else {
             return Err(fail(codes::ERROR_CGI_PARAM_INVALID, "no session"));
         };
-        match self.cos.store.session(id) {
+        match self.cos.store.session(id, self.now) {
             Some(s) if s.bucket == self.key() && s.path == self.path => Ok((id.to_string(), s)),
             _ => Err(fail(
                 codes::ERROR_CGI_PARAM_INVALID,
@@ -493,7 +494,7 @@ impl OpContext<'_> {
         };
         match self.cos.store.add_slice(&id, offset, file.content) {
             Ok(()) => ok(json!({ "session": id, "offset": offset, "datamd5": md5 })),
-            Err(code) => fail(code, "slice outside the announced filesize"),
+            Err(code) => fail(code, "slice overlaps another or lies past the filesize"),
         }
     }
 
