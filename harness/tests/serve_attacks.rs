@@ -99,3 +99,248 @@ fn nesting_at_the_limit_is_still_parsed() {
     let bytes = nested_connect(tcharness::cloud::lvb::session::MAX_AMF0_DEPTH + 1);
     assert!(session.feed(&bytes).is_err());
 }
+
+/// The fuzz target's seed for deep nesting, fed as the target feeds it (one piece, on a thread with a
+/// worker's stack): the session refuses it instead of overflowing.
+#[test]
+fn the_fuzz_seed_for_deep_nesting_is_refused_on_a_worker_sized_stack() {
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/rtmp_session/deep-nesting"
+    ))
+    .expect("the seed is in the repository");
+    assert!(
+        seed.len() > 4096,
+        "the seed must exceed libFuzzer's default cap"
+    );
+    let worker = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let mut session = tcharness::cloud::lvb::session::Session::new();
+            session.feed(&seed[1..]).is_err()
+        })
+        .expect("thread");
+    assert!(worker.join().expect("no overflow, no panic"));
+}
+
+/// Writes `head` then `body_start` on a fresh connection to the HTTP listener, leaves the rest of the
+/// declared body unsent, and returns the reply's first bytes.
+async fn partial_request(cloud: &Cloud, head: &str, body_start: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = tokio::net::TcpStream::connect(cloud.http_addr())
+        .await
+        .expect("connect");
+    raw.write_all(head.as_bytes()).await.expect("head");
+    raw.write_all(body_start).await.expect("body start");
+    let mut reply = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, raw.read(&mut reply))
+        .await
+        .expect("a reply before the body is complete")
+        .expect("read");
+    String::from_utf8_lossy(&reply[..n]).into_owned()
+}
+
+#[test]
+fn a_cos_upload_with_a_bad_signature_is_refused_before_its_body_arrives() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        let body_start = "--b\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupload\r\n\
+             --b\r\nContent-Disposition: form-data; name=\"filecontent\"; filename=\"a.jpg\"\r\n\r\nJPEG";
+        let head = format!(
+            "POST /files/v2/1252000001/minilvb/cover/a.jpg HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: bogus\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {}\r\n\r\n",
+            30 * 1024 * 1024
+        );
+        let reply = partial_request(&cloud, &head, body_start.as_bytes()).await;
+        assert!(reply.contains("ERROR_PROXY"), "{reply}");
+        let line = cloud
+            .ctx
+            .journal
+            .of(Service::Cos)
+            .pop()
+            .expect("journaled");
+        assert!(line.request.ends_with("op=upload"), "{line:?}");
+        // A healthy request is still answered.
+        let (status, _) = http_get(&cloud, "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/?op=list").await;
+        assert!(status < 500, "{status}");
+    });
+}
+
+/// A cloud as `serve` runs it: bounded journal, listeners on loopback.
+async fn bounded_cloud(
+    limits: tcharness::cloud::JournalLimits,
+) -> (
+    std::net::SocketAddr,
+    tcharness::cloud::Services,
+    tcharness::cloud::ShutdownTrigger,
+) {
+    use tcharness::cloud::{CloudContext, Journal, Services, Shutdown};
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = http.local_addr().expect("addr");
+    let ctx =
+        CloudContext::with_journal(Tenant::healthy(), fast_options(), Journal::bounded(limits));
+    let services = Services::new(ctx);
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(tcharness::cloud::serve(
+        http,
+        rtmp,
+        services.clone(),
+        shutdown,
+    ));
+    (addr, services, trigger)
+}
+
+#[test]
+fn rejected_requests_do_not_grow_a_bounded_journal() {
+    runtime().block_on(async {
+        let limits = tcharness::cloud::JournalLimits {
+            max_entries: 100,
+            max_bytes: 64 * 1024,
+        };
+        let (addr, services, _trigger) = bounded_cloud(limits).await;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        for i in 0..500 {
+            let status = client
+                .post(format!(
+                    "http://{addr}/files/v2/1252000001/minilvb/x{i}.jpg"
+                ))
+                .header("Host", "sh.file.myqcloud.com")
+                .header("Authorization", "bogus")
+                .body("op=upload")
+                .send()
+                .await
+                .expect("answered")
+                .status();
+            assert!(status.is_client_error(), "{status}");
+        }
+        let (kept, bytes) = services.ctx.journal.kept();
+        assert!(
+            kept <= 100 && bytes <= 64 * 1024,
+            "{kept} entries, {bytes} bytes"
+        );
+        assert_eq!(services.ctx.journal.len(), 500);
+        let last = services.ctx.journal.entries().pop().expect("latest kept");
+        assert!(last.request.contains("x499.jpg"), "{last:?}");
+    });
+}
+
+/// A signed COS v4 multipart request from the cloud's HTTP listener, as the JSON reply.
+async fn cos_signed(
+    cloud: &Cloud,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<Vec<u8>>,
+) -> serde_json::Value {
+    use tcharness::cloud::cos::sign::SignRequest;
+    let now = cloud.ctx.clock.now();
+    let sign = SignRequest {
+        appid: 1252000001,
+        bucket: "minilvb",
+        secret_id: "AKIDmLvbHarnessHealthy00000000000001",
+        expire: now + 600,
+        time: now,
+        rand: 77,
+        fileid: "",
+    }
+    .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if let Some(bytes) = file {
+        form = form.part(
+            "filecontent",
+            reqwest::multipart::Part::bytes(bytes).file_name("blob"),
+        );
+    }
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!(
+            "http://{}/files/v2/1252000001/minilvb{path}",
+            cloud.http_addr()
+        ))
+        .header("Host", "sh.file.myqcloud.com")
+        .header("Authorization", sign)
+        .multipart(form)
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("a COS JSON reply")
+}
+
+#[test]
+fn slice_sessions_refuse_overlaps_and_expire_after_a_day() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        let path = "/big.mp4";
+        let init = cos_signed(
+            &cloud,
+            path,
+            &[
+                ("op", "upload_slice_init"),
+                ("filesize", "3000"),
+                ("slice_size", "1000"),
+            ],
+            None,
+        )
+        .await;
+        let session = init["data"]["session"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        let slice = |offset: &'static str, len: usize| {
+            let session = session.clone();
+            let cloud = &cloud;
+            async move {
+                let reply = cos_signed(
+                    cloud,
+                    path,
+                    &[
+                        ("op", "upload_slice_data"),
+                        ("session", &session),
+                        ("offset", offset),
+                    ],
+                    Some(vec![7u8; len]),
+                )
+                .await;
+                reply["code"].as_i64().expect("a code")
+            }
+        };
+        assert_eq!(slice("0", 1000).await, 0);
+        // The same slice again is an SDK's retry.
+        assert_eq!(slice("0", 1000).await, 0);
+        // Overlapping the first slice, or reaching past the declared size.
+        assert_eq!(slice("500", 1000).await, -175);
+        assert_eq!(slice("0", 1500).await, -175);
+        assert_eq!(slice("2500", 1000).await, -175);
+        assert_eq!(slice("1000", 1000).await, 0);
+        // A day of cloud time later the session is gone.
+        cloud.ctx.clock.advance(24 * 3600);
+        assert_eq!(slice("2000", 1000).await, -21);
+        let finish = cos_signed(
+            &cloud,
+            path,
+            &[
+                ("op", "upload_slice_finish"),
+                ("session", &session),
+                ("filesize", "3000"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(finish["code"], -21, "{finish}");
+    });
+}

@@ -1,7 +1,11 @@
 //! The journal: every request the emulated cloud receives and every callback it sends, with its outcome.
 //!
-//! Transcripts are built from it, and tests wait on it (`wait_for`) instead of sleeping.
+//! Transcripts are built from it, and tests wait on it (`wait_for`) instead of sleeping. Replays keep
+//! every entry; `serve` bounds it ([`JournalLimits`]) so a flood of requests cannot grow it forever:
+//! the oldest entries go first. Each entry is also one `tracing` event (target `tcharness::journal`),
+//! which gives `serve` a log line per request and per callback attempt.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +49,35 @@ pub struct JournalEntry {
     pub detail: serde_json::Value,
 }
 
+/// How much of the journal is kept; the oldest entries are dropped past either bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalLimits {
+    pub max_entries: usize,
+    /// Approximate: the texts and the serialized detail of each entry, plus a fixed overhead.
+    pub max_bytes: usize,
+}
+
+impl Default for JournalLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// What one entry costs beyond its texts (the struct, the allocation headers).
+const ENTRY_OVERHEAD: usize = 128;
+
+fn entry_bytes(e: &JournalEntry) -> usize {
+    let detail = if e.detail.is_null() {
+        0
+    } else {
+        e.detail.to_string().len()
+    };
+    ENTRY_OVERHEAD + e.request.len() + e.outcome.len() + detail
+}
+
 /// Shared, cheap to clone; every clone appends to the same journal.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -53,13 +86,36 @@ pub struct Journal {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: Mutex<Vec<JournalEntry>>,
+    state: Mutex<State>,
     appended: Notify,
+    limits: Option<JournalLimits>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Kept entries, oldest first; their `seq` are consecutive.
+    entries: VecDeque<JournalEntry>,
+    /// What each kept entry counts for against `max_bytes`, in the same order (bounded journals only).
+    sizes: VecDeque<usize>,
+    /// `seq` of the next entry (= entries ever appended).
+    next_seq: u64,
+    bytes: usize,
 }
 
 impl Journal {
+    /// A journal that keeps every entry (replays, tests).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A journal that keeps at most `limits` worth of the latest entries.
+    pub fn bounded(limits: JournalLimits) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limits: Some(limits),
+                ..Inner::default()
+            }),
+        }
     }
 
     /// Appends an entry and wakes everyone waiting in [`Journal::wait_for`]; returns its `seq`.
@@ -71,47 +127,92 @@ impl Journal {
         outcome: impl Into<String>,
         detail: serde_json::Value,
     ) -> u64 {
+        let entry = JournalEntry {
+            seq: 0,
+            at,
+            service,
+            request: request.into(),
+            outcome: outcome.into(),
+            detail,
+        };
+        tracing::info!(
+            target: "tcharness::journal",
+            service = ?entry.service,
+            outcome = %entry.outcome,
+            "{}",
+            entry.request
+        );
         let seq = {
-            let mut entries = self.lock();
-            let seq = entries.len() as u64;
-            entries.push(JournalEntry {
-                seq,
-                at,
-                service,
-                request: request.into(),
-                outcome: outcome.into(),
-                detail,
-            });
+            let mut state = self.lock();
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            let entry = JournalEntry { seq, ..entry };
+            if let Some(limits) = self.inner.limits {
+                let size = entry_bytes(&entry);
+                state.bytes += size;
+                state.sizes.push_back(size);
+                state.entries.push_back(entry);
+                while state.entries.len() > limits.max_entries.max(1)
+                    || (state.bytes > limits.max_bytes && state.entries.len() > 1)
+                {
+                    state.entries.pop_front();
+                    match state.sizes.pop_front() {
+                        Some(old) => state.bytes -= old,
+                        None => break,
+                    }
+                }
+            } else {
+                state.entries.push_back(entry);
+            }
             seq
         };
         self.inner.appended.notify_waiters();
         seq
     }
 
-    /// A copy of every entry so far, in order.
+    /// A copy of every kept entry, in order.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().entries.iter().cloned().collect()
     }
 
-    /// The entries from position `from` on (none if `from` is past the end), in order.
+    /// The kept entries whose `seq` is `from` or later, in order.
     pub fn since(&self, from: usize) -> Vec<JournalEntry> {
+        let from = from as u64;
         self.lock()
-            .get(from..)
-            .map(<[_]>::to_vec)
-            .unwrap_or_default()
+            .entries
+            .iter()
+            .filter(|e| e.seq >= from)
+            .cloned()
+            .collect()
     }
 
-    /// Entries of one service, in order.
+    /// Kept entries of one service, in order.
     pub fn of(&self, service: Service) -> Vec<JournalEntry> {
         self.lock()
+            .entries
             .iter()
             .filter(|e| e.service == service)
             .cloned()
             .collect()
     }
 
+    /// Entries ever appended, which is the `seq` the next one gets (a bounded journal keeps fewer).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().next_seq as usize
+    }
+
+    /// Entries kept now and their approximate size in bytes (0 for an unbounded journal).
+    pub fn kept(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.entries.len(), state.bytes)
+    }
+
+    /// Forgets every entry (`/_tcharness/reset`); `seq` keeps counting.
+    pub fn clear(&self) {
+        let mut state = self.lock();
+        state.entries.clear();
+        state.sizes.clear();
+        state.bytes = 0;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -130,7 +231,7 @@ impl Journal {
             let notified = self.inner.appended.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(found) = self.lock().iter().find(|e| pred(e)).cloned() {
+            if let Some(found) = self.lock().entries.iter().find(|e| pred(e)).cloned() {
                 return Some(found);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -139,10 +240,10 @@ impl Journal {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JournalEntry>> {
-        // A panic while holding the lock cannot leave a half-written Vec behind, so poisoning is harmless.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-written entry behind, so poisoning is harmless.
         self.inner
-            .entries
+            .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -170,6 +271,50 @@ mod tests {
             .wait_for(Duration::from_secs(2), |e| e.service == Service::Cos)
             .await;
         assert_eq!(found.map(|e| e.outcome), Some("0 SUCCESS".to_string()));
+    }
+
+    #[test]
+    fn a_bounded_journal_keeps_the_latest_entries_within_both_bounds() {
+        let journal = Journal::bounded(JournalLimits {
+            max_entries: 100,
+            max_bytes: 20 * 1024,
+        });
+        for i in 0..1000 {
+            journal.record(
+                1,
+                Service::Gateway,
+                format!("GET /{i}"),
+                "404",
+                serde_json::Value::Null,
+            );
+        }
+        let (kept, bytes) = journal.kept();
+        assert_eq!(kept, 100);
+        assert!(bytes <= 20 * 1024, "{bytes}");
+        assert_eq!(journal.len(), 1000);
+        assert_eq!(journal.entries()[0].seq, 900);
+        assert_eq!(journal.since(995).len(), 5);
+        let big = serde_json::json!({ "body": "x".repeat(8 * 1024) });
+        for _ in 0..10 {
+            journal.record(1, Service::Cos, "POST /", "-97", big.clone());
+        }
+        let (kept, bytes) = journal.kept();
+        assert!(bytes <= 20 * 1024 && kept < 10, "{kept} {bytes}");
+    }
+
+    #[test]
+    fn an_unbounded_journal_keeps_everything() {
+        let journal = Journal::new();
+        for i in 0..20_000 {
+            journal.record(
+                1,
+                Service::Gateway,
+                format!("GET /{i}"),
+                "404",
+                serde_json::Value::Null,
+            );
+        }
+        assert_eq!(journal.entries().len(), 20_000);
     }
 
     #[tokio::test]

@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use clock::Clock;
-pub use journal::{Journal, JournalEntry, Service};
+pub use journal::{Journal, JournalEntry, JournalLimits, Service};
 pub use lvb::callback::CallbackTime;
 pub use settle::Unsettled;
 pub use tenant::Tenant;
@@ -72,10 +72,15 @@ pub struct CloudContext {
 
 impl CloudContext {
     pub fn new(tenant: Tenant, options: CloudOptions) -> Self {
+        Self::with_journal(tenant, options, Journal::new())
+    }
+
+    /// A context writing to `journal` (`serve` passes a bounded one).
+    pub fn with_journal(tenant: Tenant, options: CloudOptions, journal: Journal) -> Self {
         Self {
             tenant: Arc::new(RwLock::new(tenant)),
             clock: Clock::new(),
-            journal: Journal::new(),
+            journal,
             options: Arc::new(options),
         }
     }

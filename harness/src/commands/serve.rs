@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::Args;
 
 use tcharness::cloud::cos::{Cos, CosOptions};
-use tcharness::cloud::{self, CloudContext, CloudOptions, Services, Shutdown, Tenant};
+use tcharness::cloud::{
+    self, CloudContext, CloudOptions, Journal, JournalLimits, Services, Shutdown, Tenant,
+};
 use tcharness::scenario::deployment::{self, Placeholders};
 use tcharness::scenario::model;
 
@@ -32,10 +34,20 @@ pub struct ServeArgs {
     /// Keep COS objects in this directory across restarts (default: in memory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Journal entries kept (oldest dropped first).
+    #[arg(long, default_value_t = 10_000)]
+    pub journal_entries: usize,
+    /// MiB the journal may hold (oldest dropped first).
+    #[arg(long, default_value_t = 16)]
+    pub journal_mib: usize,
 }
 
 /// Runs `tcharness serve`.
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let limits = JournalLimits {
+        max_entries: a.journal_entries,
+        max_bytes: a.journal_mib.saturating_mul(1024 * 1024),
+    };
     serve(
         a.tenant.as_deref(),
         &a.http,
@@ -43,6 +55,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         a.callback_retry_secs,
         &a.backend,
         a.data_dir,
+        limits,
     )
 }
 
@@ -53,6 +66,7 @@ fn serve(
     retry_secs: f64,
     backend: &str,
     data_dir: Option<PathBuf>,
+    limits: JournalLimits,
 ) -> anyhow::Result<ExitCode> {
     let tenant = match tenant {
         Some(p) => Tenant::load(p)?,
@@ -77,7 +91,7 @@ fn serve(
             .with_context(|| format!("cannot listen on {rtmp}"))?;
         let (http_addr, rtmp_addr) = (http.local_addr()?, rtmp.local_addr()?);
         let banner = serve_banner(&tenant, http_addr, rtmp_addr);
-        let ctx = CloudContext::new(tenant, options);
+        let ctx = CloudContext::with_journal(tenant, options, Journal::bounded(limits));
         let cos_options = CosOptions {
             data_dir,
             ..CosOptions::default()

@@ -2,7 +2,8 @@
 //!
 //! Order of checks, outermost first: region host (HTTP 403 page), URL shape (HTTP 403 page), signature
 //! (proxy codes), bucket in this region and v4 (-133), path (-180), body, `op`, single-use rules, then the
-//! operation itself.
+//! operation itself. The body is read only once the signature passed, at most [`super::MAX_BODY_READS`]
+//! at a time.
 
 use std::net::SocketAddr;
 
@@ -110,19 +111,8 @@ async fn run(
         return Outcome::Gateway;
     };
     let query = form::parse_query(parts.uri.query().unwrap_or(""));
-    // The body is read before the checks so every journal line names its op; faults are still blamed
-    // in the proxy's order (signature, bucket, path) before a malformed body.
-    let body_form = if parts.method == Method::GET || parts.method == Method::HEAD {
-        Ok(Form::default())
-    } else {
-        form::read(&parts.headers, body, cos.options.max_body_bytes).await
-    };
-    let op_hint = match &body_form {
-        Ok(f) => f.get("op").map(str::to_string),
-        Err(_) => None,
-    }
-    .or_else(|| query.get("op").cloned());
-    *op_out = op_hint.as_deref().map(sanitize_op);
+    let query_op = query.get("op").cloned();
+    *op_out = query_op.as_deref().map(sanitize_op);
     let header_sign = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -135,10 +125,33 @@ async fn run(
         bucket: &res.bucket,
         path: &path_for_auth,
     };
+    // The signature is checked before anything of the body is kept: an unauthenticated client cannot
+    // make the cloud buffer its uploads. The refused body is only streamed through for its op.
     let parsed = match auth::check(&cos.ctx, raw_sign, target) {
         Ok(parsed) => parsed,
-        Err(denied) => return fail(denied.code, denied.reason),
+        Err(denied) => {
+            if !has_no_body(parts) {
+                let scanned = form::scan_op(&parts.headers, body, cos.options.max_body_bytes).await;
+                if let Some(op) = scanned.or(query_op) {
+                    *op_out = Some(sanitize_op(&op));
+                }
+            }
+            return fail(denied.code, denied.reason);
+        }
     };
+    // Signed bodies are buffered a few at a time; the others wait for a turn.
+    let body_form = if has_no_body(parts) {
+        Ok(Form::default())
+    } else {
+        let _turn = cos.body_reads.acquire().await;
+        form::read(&parts.headers, body, cos.options.max_body_bytes).await
+    };
+    let op_hint = match &body_form {
+        Ok(f) => f.get("op").map(str::to_string),
+        Err(_) => None,
+    }
+    .or(query_op);
+    *op_out = op_hint.as_deref().map(sanitize_op);
     if find_bucket(cos, &res).is_none() {
         return fail(
             codes::ERROR_CMD_BUCKET_NOTEXIST,
@@ -222,6 +235,10 @@ async fn run(
         "move" => ctx.copy(&form, true),
         _ => ctx.copy(&form, false),
     }
+}
+
+fn has_no_body(parts: &axum::http::request::Parts) -> bool {
+    parts.method == Method::GET || parts.method == Method::HEAD
 }
 
 /// Ops are echoed in the journal; keep them short and printable.
@@ -435,6 +452,7 @@ impl OpContext<'_> {
             biz_attr: form.get("biz_attr").unwrap_or("").to_string(),
             insert_only,
             parts: Default::default(),
+            opened_at: self.now,
         };
         let id = self.cos.store.open_session(session, self.now);
         ok(json!({ "session": id, "slice_size": slice_size, "serial_upload": 1, "offset": 0 }))
@@ -444,7 +462,7 @@ impl OpContext<'_> {
         let Some(id) = form.get("session") else {
             return Err(fail(codes::ERROR_CGI_PARAM_INVALID, "no session"));
         };
-        match self.cos.store.session(id) {
+        match self.cos.store.session(id, self.now) {
             Some(s) if s.bucket == self.key() && s.path == self.path => Ok((id.to_string(), s)),
             _ => Err(fail(
                 codes::ERROR_CGI_PARAM_INVALID,
@@ -476,7 +494,7 @@ impl OpContext<'_> {
         };
         match self.cos.store.add_slice(&id, offset, file.content) {
             Ok(()) => ok(json!({ "session": id, "offset": offset, "datamd5": md5 })),
-            Err(code) => fail(code, "slice outside the announced filesize"),
+            Err(code) => fail(code, "slice overlaps another or lies past the filesize"),
         }
     }
 

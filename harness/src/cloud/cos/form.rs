@@ -169,6 +169,46 @@ fn multer_error(e: multer::Error) -> FormError {
     }
 }
 
+/// Longest plain (JSON or urlencoded) body [`scan_op`] looks into: those bodies carry a few fields.
+const MAX_SCANNED_PLAIN: u64 = 64 * 1024;
+
+/// The `op` of a request that is refused before its body is read for real (a bad signature): the
+/// journal line still names the op, but nothing of the body is kept. A multipart body is streamed
+/// through with its file part discarded chunk by chunk, up to `limit` bytes; a plain body is looked at
+/// only when it is small. `None` when the op cannot be found that way.
+pub async fn scan_op(headers: &HeaderMap, body: Body, limit: u64) -> Option<String> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/")
+    {
+        let bytes = read_all(body, MAX_SCANNED_PLAIN).await.ok()?;
+        return parse_plain(&bytes).ok()?.remove("op");
+    }
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
+    let mut multipart =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        let is_op = field.name() == Some("op");
+        let mut text = Vec::new();
+        while let Ok(Some(chunk)) = field.chunk().await {
+            if is_op && text.len() + chunk.len() <= MAX_TEXT_FIELD {
+                text.extend_from_slice(&chunk);
+            }
+        }
+        if is_op {
+            return String::from_utf8(text).ok();
+        }
+    }
+    None
+}
+
 /// Reads a whole body, failing as soon as it passes `limit`.
 pub async fn read_all(body: Body, limit: u64) -> Result<Bytes, FormError> {
     let limited = http_body_util::Limited::new(body, limit as usize);

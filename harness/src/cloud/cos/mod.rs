@@ -52,12 +52,16 @@ impl Default for CosOptions {
     }
 }
 
+/// Signed request bodies buffered at the same time; each may be up to `max_body_bytes`.
+pub const MAX_BODY_READS: usize = 4;
+
 /// The COS service of the emulated cloud.
 pub struct Cos {
     ctx: CloudContext,
     store: Store,
     options: CosOptions,
     requests: AtomicU64,
+    body_reads: tokio::sync::Semaphore,
 }
 
 impl Cos {
@@ -68,6 +72,7 @@ impl Cos {
             store: Store::new(),
             options: CosOptions::default(),
             requests: AtomicU64::new(0),
+            body_reads: tokio::sync::Semaphore::new(MAX_BODY_READS),
         }
     }
 
@@ -82,6 +87,7 @@ impl Cos {
             store,
             options,
             requests: AtomicU64::new(0),
+            body_reads: tokio::sync::Semaphore::new(MAX_BODY_READS),
         })
     }
 

@@ -74,7 +74,13 @@ pub struct SliceSession {
     pub insert_only: bool,
     /// Received slices by offset.
     pub parts: BTreeMap<u64, Bytes>,
+    /// Cloud time the session was opened (set by [`Store::open_session`]).
+    pub opened_at: i64,
 }
+
+/// How long a slice-upload session lives, in cloud seconds. Tencent documents no lifetime for v4
+/// sessions; a day is long enough for any SDK's resumable upload and keeps abandoned ones from piling up.
+pub const SLICE_SESSION_LIFETIME: i64 = 24 * 3600;
 
 /// Which children a list returns (`pattern`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -525,8 +531,12 @@ impl Store {
     }
 
     /// Opens a slice-upload session and returns its id.
-    pub fn open_session(&self, session: SliceSession, now: i64) -> String {
+    pub fn open_session(&self, mut session: SliceSession, now: i64) -> String {
         let mut inner = self.lock();
+        inner
+            .sessions
+            .retain(|_, s| now - s.opened_at < SLICE_SESSION_LIFETIME);
+        session.opened_at = now;
         inner.counter += 1;
         let id = hex::encode(Sha1::digest(format!(
             "{}{}{}{}",
@@ -536,11 +546,23 @@ impl Store {
         id
     }
 
-    pub fn session(&self, id: &str) -> Option<SliceSession> {
-        self.lock().sessions.get(id).cloned()
+    /// The session `id` unless it expired by `now` (an expired one is dropped with its slices).
+    pub fn session(&self, id: &str, now: i64) -> Option<SliceSession> {
+        let mut inner = self.lock();
+        let expired = inner
+            .sessions
+            .get(id)
+            .is_some_and(|s| now - s.opened_at >= SLICE_SESSION_LIFETIME);
+        if expired {
+            inner.sessions.remove(id);
+            return None;
+        }
+        inner.sessions.get(id).cloned()
     }
 
-    /// Adds one slice; the slice must lie inside the announced file size.
+    /// Adds one slice. It must lie inside the announced file size and must not overlap another slice;
+    /// the same slice sent again (an SDK's retry: same offset, same length) replaces the first copy.
+    /// Tencent's code for an overlap is not documented: it gets -175 like a slice past the size.
     pub fn add_slice(&self, id: &str, offset: u64, data: Bytes) -> Result<(), CosCode> {
         let mut inner = self.lock();
         let session = inner
@@ -552,6 +574,22 @@ impl Store {
             .ok_or(codes::ERROR_CMD_COS_FILE_SIZE_NOT_EQU)?;
         if end > session.filesize {
             return Err(codes::ERROR_CMD_COS_FILE_SIZE_NOT_EQU);
+        }
+        let retry = session
+            .parts
+            .get(&offset)
+            .is_some_and(|p| p.len() == data.len());
+        if !retry {
+            let before = session.parts.range(..=offset).next_back();
+            let overlaps_before = before.is_some_and(|(o, p)| o + p.len() as u64 > offset);
+            let overlaps_after = session
+                .parts
+                .range(offset..)
+                .next()
+                .is_some_and(|(o, _)| *o < end);
+            if overlaps_before || overlaps_after {
+                return Err(codes::ERROR_CMD_COS_FILE_SIZE_NOT_EQU);
+            }
         }
         session.parts.insert(offset, data);
         Ok(())
