@@ -4,7 +4,14 @@
 //! real, Tencent Cloud is emulated, the mobile app is simulated, and the resulting error chain is written
 //! as a transcript held against an insta snapshot.
 //!
+//! ## Quickstart
+//! - The whole catalogue against your backend: [`runner::CatalogueRunner`] in a `harness = false` test.
+//! - A custom flow: [`stack::Stack::builder`], then [`stack::Stack::run`] app steps and assert on
+//!   [`stack::Stack::app`], [`stack::Stack::cloud`] (its typed journal) and [`stack::Stack::db`].
+//!
 //! ## Layout (follows the data flow)
+//! - [`stack`]: a whole deployment for one test, built from the healthy tenant and a few changes.
+//! - [`runner`]: the catalogue as a test suite (one test per scenario, insta snapshots).
 //! - [`catalogue`]: the FAQ scenarios, tickets and reference snapshots built into the crate.
 //! - [`scenario`]: scenario files (`scenarios/*.toml`), the replay engine, transcripts and redactions.
 //! - [`runtime`]: MariaDB + the backend under test, as containers or local processes.

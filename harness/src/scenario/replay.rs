@@ -1,10 +1,10 @@
 //! The replay engine: one scenario = a fresh cloud, a private database, the backend configured from the
 //! (mutated) tenant, the simulated app running the flow; then the transcript and the expectations.
 //!
-//! The flow of [`Replayer::replay`] reads in order: [`read_flow`] checks every step before anything
-//! starts, [`Replayer::build_world`] starts the cloud, the database and the backend and configures them,
-//! [`World::run_step`] executes one step and settles the cloud, [`World::collect_facts`] reads the
-//! database and the backend's logs, and [`judge`] turns the transcript into an [`Outcome`].
+//! The flow of [`Replayer::replay`] reads in order: `read_flow` checks every step before anything
+//! starts, `Replayer::build_world` starts the deployment (a [`Stack`]) with the scenario's changes,
+//! `World::run_step` executes one step and settles the cloud, `World::collect_facts` reads the
+//! database and the backend's logs, and `judge` turns the transcript into an [`Outcome`].
 //!
 //! Time is the scenario's: callback retries are due on the cloud clock, which only `advance_clock` and
 //! `wait_callbacks` move, so a retry lands in the step the scenario says on any machine at any load.
