@@ -436,8 +436,18 @@ impl App {
     /// The SDK's reconnect is on by default, as in the V1 app. Choice: the other network warnings
     /// (3001..3003) reconnect the same way, as the SDK treats them alike.
     async fn push_to(&mut self, url: &str) -> Result<super::PushHandle, AppError> {
+        self.push_attempts(url, 0).await
+    }
+
+    /// The SDK's publish attempts from attempt `first` on (0 = the first publish, 1.. = reconnects
+    /// whose 1102 was already raised), then its give-up.
+    async fn push_attempts(
+        &mut self,
+        url: &str,
+        first: u32,
+    ) -> Result<super::PushHandle, AppError> {
         let display = PushUrl::parse(url).map(|u| u.display()).unwrap_or_default();
-        let mut attempt: u32 = 0;
+        let mut attempt: u32 = first;
         let last = loop {
             let result = start_push(
                 &self.options.pusher,
@@ -561,7 +571,45 @@ impl App {
             format!("ForbidLive {summary}"),
             "returnValue 0",
         );
-        Ok(())
+        self.react_to_cut().await
+    }
+
+    /// When the anchor's own live push was cut (the backend forbade it through
+    /// `Live_Channel_SetStatus`), the SDK sees the server hang up while pushing: 3004, then it
+    /// reconnects as for a refused push (§8.1): 1102 and a publish, up to three times, each refused
+    /// while the stream is disabled, then -1307 with the dialog. Waiting for the end is causal: the
+    /// cut was made before the backend answered.
+    async fn react_to_cut(&mut self) -> Result<(), AppError> {
+        let Some(push) = self.push.as_mut() else {
+            return Ok(());
+        };
+        if push.state() == PushState::Stopped {
+            return Ok(());
+        }
+        let ended = tokio::time::timeout(self.options.http_timeout, push.ended()).await;
+        let Ok(PushState::Disconnected(failure)) = ended else {
+            // Not cut (another anchor was forbidden, or the backend did not call the API).
+            return Ok(());
+        };
+        let url = push.url.clone();
+        let display = url.display();
+        self.push_cut_reported = true;
+        self.push_event(failure.code, &display);
+        self.push_event(shown::PUSH_RECONNECT, &display);
+        let Some(full) = self.push_url.clone() else {
+            return Ok(());
+        };
+        match self.push_attempts(&full, 1).await {
+            Ok(handle) => {
+                self.push = Some(handle);
+                self.push_cut_reported = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.push = None;
+                Err(e)
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------
