@@ -272,6 +272,13 @@ fn every_login_code_is_given_for_its_reason() {
         check(Some(&keyless), &request(&app, "anchor01", &v1)),
         login::KEY_NOT_FOUND
     );
+    // 70015 (§8.2): no key of either generation: no verification method for the app at all.
+    keyless.public_key_pem.clear();
+    keyless.secret_key.clear();
+    assert_eq!(
+        check(Some(&keyless), &request(&app, "anchor01", &v1)),
+        login::NO_VERIFY_METHOD
+    );
     // 70014: a sig of another sdkappid (with the right key even).
     let other_app = usersig::issue_v2(&app.secret_key, 1400054321, "anchor01", now, 86400);
     assert_eq!(

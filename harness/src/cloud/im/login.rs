@@ -61,8 +61,8 @@ pub const USERSIG_BAD_SIGNATURE: i64 = 70009;
 pub const APPID_AT_3RD_MISMATCH: i64 = 70011;
 /// §8.2: "sig 中账号类型与请求时的账号类型不匹配", a wrong accountType.
 pub const ACCOUNT_TYPE_MISMATCH: i64 = 70012;
-/// §8.2: no verification method for this appid + account type (not raised: the console model always
-/// configures one; kept so clients can name it).
+/// §8.2: no verification method for this appid + account type: the console holds no key of either
+/// generation for the app (one generation's key missing is 70016).
 pub const NO_VERIFY_METHOD: i64 = 70015;
 pub const IDENTIFIER_MISMATCH: i64 = 70013;
 pub const SDKAPPID_MISMATCH: i64 = 70014;
@@ -106,6 +106,16 @@ pub fn check(app: Option<&ImApp>, req: &LoginRequest<'_>, now: i64) -> Result<Ac
             format!(
                 "account_type not match ({})app and ({})req",
                 app.account_type, req.account_type
+            ),
+        ));
+    }
+    if app.public_key_pem.trim().is_empty() && app.secret_key.is_empty() {
+        return Err(ImError::new(
+            NO_VERIFY_METHOD,
+            "no verification method",
+            format!(
+                "no verification method for sdkappid {} and account type {}",
+                app.sdkappid, app.account_type
             ),
         ));
     }
