@@ -21,6 +21,9 @@ OUT="$(mktemp -d "${TMPDIR:-/tmp}/tcharness-stress.XXXXXX")"
 cp "$TCHARNESS" "$OUT/tcharness"
 [[ -x "$(dirname "$TCHARNESS")/minilvb" ]] && cp "$(dirname "$TCHARNESS")/minilvb" "$OUT/minilvb"
 TCHARNESS="$OUT/tcharness"
+# The catalogue and its snapshots as they were at the start, for the same reason.
+cp -r harness/scenarios "$OUT/scenarios"
+cp -r harness/snapshots "$OUT/snapshots"
 
 spinners=()
 cleanup() {
@@ -37,7 +40,8 @@ run() {
   local name="$1"; shift
   local log="$OUT/$name.txt"
   local started=$SECONDS
-  if nice -n 19 "$TCHARNESS" replay --runtime "$RUNTIME" "$@" >"$log" 2>&1; then
+  if nice -n 19 "$TCHARNESS" replay --runtime "$RUNTIME" --snapshots "$OUT/snapshots" "$@" \
+    "$OUT/scenarios" >"$log" 2>&1; then
     echo "$name: green ($((SECONDS - started)) s) $(tail -n 1 "$log")"
     rm -f "$log"
   else
@@ -53,5 +57,5 @@ run "jobs-8" --jobs 8
 
 echo "stress: $failed of $((RUNS + 1)) runs differed (both cores busy, nice 19, runtime $RUNTIME)"
 [[ "$failed" -eq 0 ]] || exit 1
-rm -f "$OUT/tcharness" "$OUT/minilvb"
+rm -rf "$OUT/tcharness" "$OUT/minilvb" "$OUT/scenarios" "$OUT/snapshots"
 rmdir "$OUT" 2>/dev/null || true
