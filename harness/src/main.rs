@@ -28,6 +28,9 @@ enum Command {
     /// Runs the emulated cloud alone; the first stdout line is one JSON object with every endpoint and the
     /// tenant's ids and keys.
     Serve(commands::serve::ServeArgs),
+    /// Runs the healthy user flow with a customer's own configuration files (and console) and names the
+    /// FAQ item the failure matches.
+    Reproduce(commands::reproduce::ReproduceArgs),
     /// Checks scenario files statically (steps, arguments, names, ids); starts nothing.
     Validate(commands::validate::ValidateArgs),
     /// Cross-checks a real deployment's OutDefine.php, cdn.route.ini and app constants; runs nothing.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(a),
         Command::Check(a) => commands::check::run(a),
         Command::Validate(a) => commands::validate::run(a),
+        Command::Reproduce(a) => commands::reproduce::run(a),
     };
     match result {
         Ok(code) => code,

@@ -360,3 +360,47 @@ fn a_backend_that_cannot_start_is_an_error_exit_2_and_a_junit_error() {
     assert_eq!(out.status.code(), Some(2), "{xml}");
     assert!(xml.contains("<error"), "an infrastructure failure: {xml}");
 }
+
+#[test]
+fn reproduce_runs_the_customers_files_and_names_the_faq_item() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reproduce = |dir: &Path, tenant: bool| {
+        let mut cmd = tcharness();
+        cmd.args(["reproduce", "--runtime", "local", "--backend-root"])
+            .arg(dir)
+            .arg("--terminal")
+            .arg(dir.join("TCConstants.h"));
+        if tenant {
+            cmd.args(["--tenant", "harness/scenarios/tenant.toml"]);
+        }
+        run(&mut cmd)
+    };
+    write_deployment(dir.path(), &Mutations::default());
+    let (code, out) = reproduce(dir.path(), true);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no failure reproduced"), "{out}");
+
+    // FAQ 1.3: the backend's callback key is not the console's.
+    let mut m = Mutations::default();
+    m.backend.outdefine.insert(
+        "CALL_BACK_KEY".into(),
+        toml::Value::String("not-the-key".into()),
+    );
+    write_deployment(dir.path(), &m);
+    let (code, out) = reproduce(dir.path(), true);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("OutDefine CALL_BACK_KEY=not-the-key"), "{out}");
+    assert!(out.contains("matches FAQ 1.3"), "{out}");
+
+    // FAQ 2.2, without a console: the app's COS APPID disagrees with the backend's.
+    let mut m = Mutations::default();
+    m.app.insert(
+        "kTCCOSAppId".into(),
+        toml::Value::String("1252999999".into()),
+    );
+    write_deployment(dir.path(), &m);
+    let (code, out) = reproduce(dir.path(), false);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("assumed: no console given"), "{out}");
+    assert!(out.contains("matches FAQ 2.2"), "{out}");
+}

@@ -4,6 +4,7 @@ pub mod check;
 pub mod diagnose;
 pub mod list;
 pub mod replay;
+pub mod reproduce;
 pub mod serve;
 pub mod validate;
 

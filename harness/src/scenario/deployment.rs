@@ -38,6 +38,14 @@ pub enum PhpValue {
 }
 
 impl PhpValue {
+    /// The value as `check` reads it back from the file (strings unquoted).
+    pub fn as_text(&self) -> String {
+        match self {
+            PhpValue::Int(i) => i.to_string(),
+            PhpValue::Str(s) => s.clone(),
+        }
+    }
+
     fn literal(&self) -> String {
         match self {
             PhpValue::Int(i) => i.to_string(),

@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod knowledge;
 pub mod model;
 pub mod replay;
+pub mod reproduce;
 pub mod snapshot;
 pub mod transcript;
 pub mod validate;
