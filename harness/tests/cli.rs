@@ -140,6 +140,67 @@ fn check_passes_a_healthy_deployment_and_names_a_wrong_region() {
         out.contains("FAQ 1.3") && out.contains("CALL_BACK_KEY"),
         "{out}"
     );
+    // Root cause with its place and values: the line of the define, what is there, what the console has.
+    let php = std::fs::read_to_string(dir.path().join("conf/OutDefine.php")).unwrap();
+    let line = php
+        .lines()
+        .position(|l| l.contains("CALL_BACK_KEY"))
+        .expect("the define")
+        + 1;
+    assert!(
+        out.contains(&format!("at conf/OutDefine.php:{line}")),
+        "{out}"
+    );
+    assert!(out.contains("found    \"x\""), "{out}");
+    let key = Tenant::healthy().lvb.api_key;
+    assert!(out.contains(&format!("expected {key:?}")), "{out}");
+    let (code, xml) = {
+        let out = tcharness()
+            .arg("check")
+            .arg("--backend-root")
+            .arg(dir.path())
+            .args([
+                "--tenant",
+                "harness/scenarios/tenant.toml",
+                "--format",
+                "junit",
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        xml.starts_with("<?xml") && xml.contains("<failure"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn check_names_a_console_callback_url_that_misses_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    write_deployment(dir.path(), &Mutations::default());
+    let tenant = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tenant.toml"),
+    )
+    .unwrap()
+    .replace("/callback/Live_callback.php", "/callback/Live_callback");
+    let tenant_file = dir.path().join("tenant.toml");
+    std::fs::write(&tenant_file, tenant).unwrap();
+    let (code, out) = run(tcharness()
+        .arg("check")
+        .arg("--backend-root")
+        .arg(dir.path())
+        .arg("--tenant")
+        .arg(&tenant_file));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAQ 3.3") && out.contains("console lvb.callback_url"),
+        "{out}"
+    );
 }
 
 #[test]

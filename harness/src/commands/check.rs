@@ -48,12 +48,22 @@ fn check_cmd(
     let findings = check::check(&deployment, tenant.as_ref());
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
-        Format::Junit | Format::Text => {
+        Format::Junit => println!("{}", junit(&findings)),
+        Format::Text => {
             if findings.is_empty() {
                 println!("no inconsistency found");
             }
             for f in &findings {
                 println!("FAQ {:<4} {:<28} {}", f.faq, f.setting, f.message);
+                if let Some(at) = f.location() {
+                    println!("         at {at}");
+                }
+                if let Some(found) = &f.found {
+                    println!("         found    {found:?}");
+                }
+                if let Some(expected) = &f.expected {
+                    println!("         expected {expected:?}");
+                }
             }
         }
     }
@@ -61,5 +71,37 @@ fn check_cmd(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// One test case per finding (a failure named by FAQ item and setting), or one passing case.
+fn junit(findings: &[check::Finding]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("check");
+    if findings.is_empty() {
+        suite.add_test_case(TestCase::new("deployment", TestCaseStatus::success()));
+    }
+    for f in findings {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(f.message.clone());
+        let mut detail = Vec::new();
+        if let Some(at) = f.location() {
+            detail.push(format!("at {at}"));
+        }
+        if let Some(found) = &f.found {
+            detail.push(format!("found {found:?}"));
+        }
+        if let Some(expected) = &f.expected {
+            detail.push(format!("expected {expected:?}"));
+        }
+        status.set_description(detail.join("\n"));
+        let mut case = TestCase::new(format!("FAQ {} {}", f.faq, f.setting), status);
+        case.set_classname(format!("check.faq-{}", f.faq));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("tcharness check");
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_else(|e| {
+        format!("<?xml version=\"1.0\"?>\n<!-- cannot write the report: {e} -->\n<testsuites/>\n")
     })
 }

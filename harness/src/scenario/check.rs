@@ -20,6 +20,36 @@ pub struct Finding {
     /// The setting at fault, by the name the customer sees.
     pub setting: String,
     pub message: String,
+    /// Where the setting is written (`conf/OutDefine.php`), when it is in a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its 1-based line there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The value written there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// The value it should have, where one is known (the console's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+impl Finding {
+    /// `conf/OutDefine.php:7` when the setting's place is known.
+    pub fn location(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        Some(match self.line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.clone(),
+        })
+    }
+}
+
+/// Where a setting of a deployment is written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub line: Option<usize>,
 }
 
 /// What `check` reads.
@@ -31,6 +61,9 @@ pub struct Deployment {
     pub route: BTreeMap<String, BTreeMap<String, String>>,
     /// App constants by iOS name (Android aliases mapped), if an app file was given.
     pub app: Option<BTreeMap<String, String>>,
+    /// Where each setting is written, by the name findings use (`COSKEY_APPID`,
+    /// `cdn.route.ini [DB] PASSWD`, `kTCCOSRegion`).
+    pub sources: BTreeMap<String, Source>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +87,15 @@ impl Deployment {
     /// Reads `DIR/conf/OutDefine.php`, the route file `DIR/conf/cdn.inc.ini` selects (default
     /// `conf/cdn.route.ini`), and the app constants file if given.
     pub fn load(backend_root: &Path, terminal: Option<&Path>) -> Result<Self, CheckError> {
-        let outdefine = parse_outdefine(&read(&backend_root.join("conf/OutDefine.php"))?);
+        let mut sources = BTreeMap::new();
+        let php = read(&backend_root.join("conf/OutDefine.php"))?;
+        for d in crate::formats::php::parse(&php) {
+            sources.entry(d.name).or_insert(Source {
+                file: "conf/OutDefine.php".into(),
+                line: Some(d.line),
+            });
+        }
+        let outdefine = parse_outdefine(&php);
         let route_rel = crate::formats::text::read(&backend_root.join("conf/cdn.inc.ini"))
             .ok()
             .and_then(|inc| {
@@ -63,15 +104,44 @@ impl Deployment {
                 inc.get(&active)?.get("ROUTE").cloned()
             })
             .unwrap_or_else(|| "conf/cdn.route.ini".into());
-        let route = parse_ini(&read(&backend_root.join(route_rel))?);
+        let ini = read(&backend_root.join(&route_rel))?;
+        for e in crate::formats::ini::parse(&ini) {
+            sources.insert(
+                format!("cdn.route.ini [{}] {}", e.section, e.key),
+                Source {
+                    file: route_rel.clone(),
+                    line: Some(e.line),
+                },
+            );
+        }
+        let route = parse_ini(&ini);
         let app = match terminal {
-            Some(p) => Some(parse_app_constants(&read(p)?)),
+            Some(p) => {
+                let text = read(p)?;
+                let constants = parse_app_constants(&text);
+                for c in ConstantName::ALL {
+                    // The first line naming the constant (by either platform's name) is its definition.
+                    let line = text
+                        .lines()
+                        .position(|l| l.contains(c.ios()) || l.contains(c.android()))
+                        .map(|i| i + 1);
+                    sources.insert(
+                        c.ios().to_string(),
+                        Source {
+                            file: p.display().to_string(),
+                            line,
+                        },
+                    );
+                }
+                Some(constants)
+            }
             None => None,
         };
         Ok(Self {
             outdefine,
             route,
             app,
+            sources,
         })
     }
 }
@@ -122,13 +192,8 @@ const CONSTANT_FAQ: [(&str, &str); 8] = [
 /// Every inconsistency found, in FAQ order.
 pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
     let mut f = Vec::new();
-    let mut add = |faq: &'static str, setting: &str, message: String| {
-        f.push(Finding {
-            faq,
-            setting: setting.to_string(),
-            message,
-        })
-    };
+    let mut add =
+        |faq: &'static str, setting: &str, message: String| f.push(finding(faq, setting, &message));
     let od = |name: &str| d.outdefine.get(name).map(String::as_str);
 
     for (name, faq) in CONSTANT_FAQ {
@@ -319,13 +384,51 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
     if let Some(t) = tenant {
         let console = |name: &str, want: String, faq: &'static str, f: &mut Vec<Finding>| {
             if od(name).is_some_and(|v| !v.is_empty() && v != want) {
-                f.push(Finding {
-                    faq,
-                    setting: name.to_string(),
-                    message: format!("{name} differs from the console"),
-                });
+                let mut one = finding(faq, name, &format!("{name} differs from the console"));
+                one.expected = Some(want);
+                f.push(one);
             }
         };
+        // FAQ 3.3: the console's callback URL must reach the backend's callback script.
+        let url = t.lvb.callback_url.trim();
+        let setting = "console lvb.callback_url";
+        if url.is_empty() {
+            f.push(finding(
+                "3.3",
+                setting,
+                "the console has no callback URL: no event reaches the backend",
+            ));
+        } else if !url
+            .trim_end_matches('/')
+            .ends_with("/callback/Live_callback.php")
+        {
+            let mut one = finding(
+                "3.3",
+                setting,
+                "the console's callback URL does not name the backend's callback/Live_callback.php",
+            );
+            one.found = Some(url.to_string());
+            one.expected = Some("http://<backend>/callback/Live_callback.php".into());
+            f.push(one);
+        } else if let Some(server) = d.app.as_ref().and_then(|a| a.get("kHttpServerAddr")) {
+            let host = |u: &str| {
+                url::Url::parse(u)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+            };
+            if !url.contains("{backend}")
+                && let (Some(cb), Some(app)) = (host(url), host(server))
+                && cb != app
+            {
+                let mut one = finding(
+                    "3.3",
+                    setting,
+                    &format!("the console's callback URL goes to {cb}, the app's backend is {app}"),
+                );
+                one.found = Some(url.to_string());
+                f.push(one);
+            }
+        }
         console("APP_ID", t.lvb.appid.to_string(), "1.1", &mut f);
         console("APP_BIZID", t.lvb.bizid.to_string(), "1.1", &mut f);
         console("PUSH_URL_KEY", t.lvb.push_key.clone(), "1.2", &mut f);
@@ -355,8 +458,31 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
             }
         }
     }
+    for finding in &mut f {
+        locate(finding, d);
+    }
     f.sort_by_key(|x| faq_order(x.faq));
     f
+}
+
+/// Fills in where the finding's setting is written and the value found there.
+fn locate(finding: &mut Finding, d: &Deployment) {
+    let name = finding.setting.as_str();
+    if let Some(source) = d.sources.get(name) {
+        finding.file = Some(source.file.clone());
+        finding.line = source.line;
+    }
+    let found = d
+        .outdefine
+        .get(name)
+        .or_else(|| d.app.as_ref().and_then(|a| a.get(name)))
+        .or_else(|| {
+            let (section, key) = name.strip_prefix("cdn.route.ini [")?.split_once("] ")?;
+            d.route.get(section)?.get(key)
+        });
+    if finding.found.is_none() {
+        finding.found = found.cloned();
+    }
 }
 
 fn finding(faq: &'static str, setting: &str, message: &str) -> Finding {
@@ -364,6 +490,10 @@ fn finding(faq: &'static str, setting: &str, message: &str) -> Finding {
         faq,
         setting: setting.into(),
         message: message.into(),
+        file: None,
+        line: None,
+        found: None,
+        expected: None,
     }
 }
 
@@ -396,6 +526,7 @@ mod tests {
             outdefine: parse_outdefine(&deployment::outdefine_php(&t, &m).unwrap()),
             route: parse_ini(&deployment::cdn_route_ini(&t, &m, &p)),
             app: Some(deployment::app_constants(&t, &m, &p).unwrap()),
+            ..Default::default()
         };
         (t, d)
     }
@@ -418,6 +549,7 @@ mod tests {
             outdefine: parse_outdefine(&php),
             route: parse_ini(&ini),
             app: healthy.app.clone(),
+            ..Default::default()
         };
         assert_eq!(d.outdefine, healthy.outdefine);
         assert_eq!(d.route, healthy.route);
