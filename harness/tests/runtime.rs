@@ -47,6 +47,10 @@ fn perl_profile(ready_line: bool) -> BackendProfile {
     let root = "/srv/customer".to_string();
     BackendProfile {
         name: "perl-customer".to_string(),
+        code: None,
+        env: Default::default(),
+        profile_dir: None,
+        ready: Default::default(),
         command: Some(
             ["perl", "{root}/server.pl", "{port}", "{root}"]
                 .map(String::from)

@@ -56,6 +56,10 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
         .to_vec();
     let profile = BackendProfile {
         name: "perl-bench".to_string(),
+        code: None,
+        env: Default::default(),
+        profile_dir: None,
+        ready: Default::default(),
         command: Some(argv.clone()),
         image: Some("local/debian:bookworm".to_string()),
         image_args: argv,

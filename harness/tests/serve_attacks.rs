@@ -344,3 +344,112 @@ fn slice_sessions_refuse_overlaps_and_expire_after_a_day() {
         assert_eq!(finish["code"], -21, "{finish}");
     });
 }
+
+#[test]
+fn a_trickled_handshake_is_closed_at_the_deadline_of_the_whole_handshake() {
+    runtime().block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let cloud = cloud().await;
+        cloud
+            .services
+            .lvb
+            .set_rtmp_idle_timeout(Duration::from_millis(600));
+        let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+            .await
+            .expect("connect");
+        let started = std::time::Instant::now();
+        // One byte every 100 ms would take minutes to complete C0+C1; each byte comes well within the
+        // idle timeout, so only a deadline for the whole handshake closes the connection.
+        let mut closed = false;
+        let mut reply = vec![0u8; 8192];
+        while started.elapsed() < Duration::from_secs(10) {
+            if sock.write_all(&[3]).await.is_err() {
+                closed = true;
+                break;
+            }
+            // The server's S0/S1 may come back; only a close ends the attack.
+            let pace = tokio::time::Instant::now() + Duration::from_millis(100);
+            loop {
+                match tokio::time::timeout_at(pace, sock.read(&mut reply)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => {
+                        closed = true;
+                        break;
+                    }
+                    Ok(Ok(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+            if closed {
+                break;
+            }
+        }
+        assert!(closed, "still open after {:?}", started.elapsed());
+        assert!(
+            cloud
+                .ctx
+                .journal
+                .of(Service::LvbIngest)
+                .iter()
+                .any(|e| e.outcome == "closed: client stalled")
+        );
+    });
+}
+
+#[test]
+fn connections_past_the_per_address_cap_are_closed_and_a_push_still_gets_through() {
+    runtime().block_on(async {
+        use tokio::io::AsyncReadExt;
+        let cloud = cloud().await;
+        cloud.services.lvb.set_rtmp_connection_caps(100, 3);
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(
+                tokio::net::TcpStream::connect(cloud.rtmp_addr())
+                    .await
+                    .expect("connect"),
+            );
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while cloud.services.lvb.rtmp_connections() < 3 && tokio::time::Instant::now() < deadline {
+            cloud
+                .services
+                .lvb
+                .rtmp_changed(Duration::from_millis(50))
+                .await;
+        }
+        let mut extra = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+            .await
+            .expect("connect");
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(WAIT, extra.read(&mut buf))
+            .await
+            .expect("closed at once");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        assert!(
+            cloud
+                .ctx
+                .journal
+                .of(Service::LvbIngest)
+                .iter()
+                .any(|e| e.outcome.starts_with("refused: too many connections"))
+        );
+        drop(held);
+        let (url, stream) = console_push_url(&cloud, "anchor08");
+        let mut publisher = None;
+        for _ in 0..50 {
+            // The held connections end as their tasks see the close; retry until a slot is free.
+            if let Ok(p) = Publisher::publish(cloud.rtmp_addr(), &url, WAIT).await {
+                publisher = Some(p);
+                break;
+            }
+            cloud
+                .services
+                .lvb
+                .rtmp_changed(Duration::from_millis(100))
+                .await;
+        }
+        let publisher = publisher.expect("a push once the idle connections are gone");
+        assert!(cloud.services.lvb.is_live(&stream));
+        publisher.stop().await.expect("stop");
+    });
+}

@@ -182,13 +182,18 @@ async fn wait_accepting(
 pub async fn start_backend_container(
     image: &str,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     host_root: &str,
     container_root: &str,
 ) -> Result<ContainerAsync<GenericImage>, RuntimeError> {
     let (name, tag) = split_image(image);
-    GenericImage::new(name, tag)
+    let mut request = GenericImage::new(name, tag)
         .with_network("host")
-        .with_cmd(args)
+        .with_cmd(args);
+    for (k, v) in env {
+        request = request.with_env_var(k, v);
+    }
+    request
         .with_mount(Mount::bind_mount(host_root, container_root))
         .with_label(OWNER_LABEL, owner_id())
         .with_host_config_modifier(|hc| hc.init = Some(true))

@@ -255,6 +255,13 @@ impl Runtime {
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
         let dir = self.inner.run.path().join(format!("backend-{n}"));
         let root = dir.join("root");
+        if let Some(code) = &self.inner.profile.code {
+            copy_tree(code, &root).map_err(|e| RuntimeError::BadFile {
+                path: code.display().to_string(),
+                message: format!("cannot copy the backend's code: {e}"),
+            })?;
+        }
+        // Over the code: the scenario's deployment wins, never the copy's own conf/.
         for (rel, content) in files {
             let path = root.join(safe_relative(rel)?);
             if let Some(parent) = path.parent() {
@@ -273,6 +280,7 @@ impl Runtime {
             port: None,
             base_url: String::new(),
             running: Running::Stopped,
+            unready: BTreeMap::new(),
         };
         instance.launch().await?;
         Ok(instance)
@@ -369,6 +377,63 @@ fn safe_relative(rel: &str) -> Result<PathBuf, RuntimeError> {
     }
 }
 
+/// Copies `from` into `to` (files and directories; a symlink as what it points to, so a backend reading
+/// `__DIR__/conf` finds the copy's conf/, not the original's).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        if std::fs::metadata(&source)?.is_dir() {
+            copy_tree(&source, &target)?;
+        } else {
+            std::fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sizes of the files in a log directory.
+fn log_sizes(dir: &Path) -> BTreeMap<String, u64> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            meta.is_file()
+                .then(|| (e.file_name().to_string_lossy().into_owned(), meta.len()))
+        })
+        .collect()
+}
+
+/// `bytes` without the ranges written while the backend was not ready yet.
+fn without_ranges(bytes: &[u8], ranges: &[(u64, u64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0usize;
+    for &(start, end) in ranges {
+        let (start, end) = (start as usize, end as usize);
+        if start >= bytes.len() {
+            break;
+        }
+        if start > at {
+            out.extend_from_slice(&bytes[at..start]);
+        }
+        at = at.max(end.min(bytes.len()));
+    }
+    if at < bytes.len() {
+        out.extend_from_slice(&bytes[at..]);
+    }
+    out
+}
+
+/// The last `n` lines of a text.
+pub fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn bad_file(rel: &str, e: std::io::Error) -> RuntimeError {
     RuntimeError::BadFile {
         path: rel.to_string(),
@@ -456,7 +521,13 @@ pub struct BackendInstance {
     port: Option<u16>,
     base_url: String,
     running: Running,
+    /// Per log file, the byte ranges written during a start before the backend was ready (a probe's
+    /// traces, start-up notices): not part of what the scenario made the backend log.
+    unready: BTreeMap<String, Vec<(u64, u64)>>,
 }
+
+/// Lines of the backend's output attached to an error.
+pub const OUTPUT_TAIL_LINES: usize = 20;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -479,6 +550,14 @@ impl BackendInstance {
             let path = entry.path();
             if path.is_file() {
                 let bytes = std::fs::read(&path).map_err(|e| bad_file("log", e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let bytes = match self.unready.get(&name) {
+                    Some(ranges) => without_ranges(&bytes, ranges),
+                    None => bytes,
+                };
+                if bytes.is_empty() && self.unready.contains_key(&name) {
+                    continue;
+                }
                 files.push((
                     entry.file_name().to_string_lossy().into_owned(),
                     String::from_utf8_lossy(&bytes).into_owned(),
@@ -505,6 +584,21 @@ impl BackendInstance {
                 None => String::new(),
             },
         }
+    }
+
+    /// The last lines the backend wrote to stdout and stderr, for an error report (empty when it wrote none).
+    pub async fn output_tail(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, text) in [
+            ("stdout", self.stdout().await),
+            ("stderr", self.stderr().await),
+        ] {
+            let tail = tail_lines(&text, OUTPUT_TAIL_LINES);
+            if !tail.trim().is_empty() {
+                parts.push(format!("backend {name} (last lines):\n{tail}"));
+            }
+        }
+        parts.join("\n")
     }
 
     /// What the backend wrote to stderr so far (its startup errors, for example).
@@ -559,7 +653,22 @@ impl BackendInstance {
     }
 
     async fn launch(&mut self) -> Result<(), RuntimeError> {
+        let before = log_sizes(&self.log_dir);
+        let result = self.launch_unready().await;
+        if result.is_ok() {
+            for (name, after) in log_sizes(&self.log_dir) {
+                let start = before.get(&name).copied().unwrap_or(0);
+                if after > start {
+                    self.unready.entry(name).or_default().push((start, after));
+                }
+            }
+        }
+        result
+    }
+
+    async fn launch_unready(&mut self) -> Result<(), RuntimeError> {
         let profile = &self.runtime.profile;
+        let profile_dir = profile.profile_dir.as_deref();
         let host = "127.0.0.1";
         // First start: port 0 when the backend announces its address (no race), else a probed free port.
         let port = match (self.port, &profile.ready_line) {
@@ -575,10 +684,17 @@ impl BackendInstance {
                         profile.name
                     ))
                 })?;
-                let args = profile::substitute(&profile.image_args, &profile.root, host, port);
+                let args = profile::substitute(
+                    &profile.image_args,
+                    &profile.root,
+                    host,
+                    port,
+                    profile_dir,
+                );
+                let env = substitute_env(profile, &profile.root, host, port);
                 let host_root = self.root.display().to_string();
                 let container =
-                    docker::start_backend_container(&image, args, &host_root, &profile.root)
+                    docker::start_backend_container(&image, args, env, &host_root, &profile.root)
                         .await?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => Some(wait_container_line(&container, prefix).await?),
@@ -596,7 +712,7 @@ impl BackendInstance {
                         message: "no `command` for the local provider".to_string(),
                     })?;
                 let root = self.root.display().to_string();
-                let argv = profile::substitute(&command, &root, host, port);
+                let argv = profile::substitute(&command, &root, host, port, profile_dir);
                 let Some((program, args)) = argv.split_first() else {
                     return Err(RuntimeError::Profile {
                         path: format!("profile {}", profile.name),
@@ -604,20 +720,26 @@ impl BackendInstance {
                     });
                 };
                 let stderr_path = self.dir.join("stderr.log");
-                let stderr = std::fs::File::create(&stderr_path)
-                    .map_err(|e| local::io_err("create the backend's stderr file", e))?;
-                let mut command = std::process::Command::new(profile::resolve_program(program));
+                let mut command = std::process::Command::new(profile::resolve_profile_program(
+                    program,
+                    profile_dir,
+                ));
                 command
                     .args(args)
                     .current_dir(&self.root)
-                    .env(RUN_ENV, self.runtime.run.path())
-                    .stderr(stderr);
-                let mut child =
-                    ChildProcess::spawn(command, libc::SIGKILL, Some(&self.dir.join("stdout.log")))
-                        .map_err(|e| RuntimeError::Spawn {
-                            what: format!("backend {program}"),
-                            message: e.to_string(),
-                        })?;
+                    .envs(substitute_env(profile, &root, host, port))
+                    .env(RUN_ENV, self.runtime.run.path());
+                // Both streams are read: PHP announces its address on stderr.
+                let mut child = ChildProcess::spawn_with_stderr(
+                    command,
+                    libc::SIGKILL,
+                    Some(&self.dir.join("stdout.log")),
+                    &stderr_path,
+                )
+                .map_err(|e| RuntimeError::Spawn {
+                    what: format!("backend {program}"),
+                    message: e.to_string(),
+                })?;
                 let announced = match &profile.ready_line {
                     Some(prefix) => match wait_child_line(&mut child, prefix).await {
                         Ok(addr) => Some(addr),
@@ -653,7 +775,17 @@ impl BackendInstance {
             .ok_or_else(|| RuntimeError::BackendUnhealthy(format!("unusable address {addr:?}")))?;
         self.port = Some(port);
         self.base_url = format!("http://127.0.0.1:{port}");
-        let result = self.wait_healthy().await;
+        let result = match self.wait_healthy().await {
+            Err(RuntimeError::BackendUnhealthy(why)) => {
+                let tail = self.output_tail().await;
+                Err(RuntimeError::BackendUnhealthy(if tail.is_empty() {
+                    why
+                } else {
+                    format!("{why}\n{tail}")
+                }))
+            }
+            other => other,
+        };
         if result.is_err() {
             // Keep the error, but do not keep a half-started backend running.
             let _ = self.stop().await;
@@ -679,10 +811,19 @@ impl BackendInstance {
                     stderr: std::fs::read_to_string(stderr).unwrap_or_default(),
                 });
             }
-            let last = match client.get(&url).send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(()),
-                Ok(resp) => format!("GET {url} answered {}", resp.status()),
-                Err(e) => format!("GET {url}: {e}"),
+            let last = match self.runtime.profile.ready {
+                profile::Readiness::Tcp => {
+                    let port = self.port.unwrap_or_default();
+                    match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => format!("connect to 127.0.0.1:{port}: {e}"),
+                    }
+                }
+                profile::Readiness::Http => match client.get(&url).send().await {
+                    Ok(resp) if resp.status().is_success() => return Ok(()),
+                    Ok(resp) => format!("GET {url} answered {}", resp.status()),
+                    Err(e) => format!("GET {url}: {e}"),
+                },
             };
             if tokio::time::Instant::now() > deadline {
                 return Err(RuntimeError::BackendUnhealthy(last));
@@ -706,8 +847,8 @@ impl Drop for BackendInstance {
 async fn wait_child_line(child: &mut ChildProcess, prefix: &str) -> Result<String, Option<i32>> {
     let read = async {
         while let Some(line) = child.next_line().await {
-            if let Some((_, rest)) = line.split_once(prefix) {
-                return Some(rest.trim().to_string());
+            if let Some(addr) = profile::announced_address(&line, prefix) {
+                return Some(addr);
             }
         }
         None
@@ -726,11 +867,17 @@ async fn wait_container_line(
     container: &ContainerAsync<GenericImage>,
     prefix: &str,
 ) -> Result<String, RuntimeError> {
-    let mut lines = container.stdout(true).lines();
+    let mut out = container.stdout(true).lines();
+    let mut err = container.stderr(true).lines();
     let read = async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some((_, rest)) = line.split_once(prefix) {
-                return Some(rest.trim().to_string());
+        let (mut out_open, mut err_open) = (true, true);
+        while out_open || err_open {
+            let line = tokio::select! {
+                l = out.next_line(), if out_open => l.ok().flatten().or_else(|| { out_open = false; None }),
+                l = err.next_line(), if err_open => l.ok().flatten().or_else(|| { err_open = false; None }),
+            };
+            if let Some(addr) = line.and_then(|l| profile::announced_address(&l, prefix)) {
+                return Some(addr);
             }
         }
         None
@@ -748,9 +895,75 @@ async fn wait_container_line(
     }
 }
 
+/// The profile's environment, substituted like its command.
+fn substitute_env(
+    profile: &BackendProfile,
+    root: &str,
+    host: &str,
+    port: u16,
+) -> Vec<(String, String)> {
+    profile
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let v = profile::substitute(
+                std::slice::from_ref(v),
+                root,
+                host,
+                port,
+                profile.profile_dir.as_deref(),
+            );
+            (k.clone(), v.concat())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_bytes_of_unready_starts_are_left_out() {
+        let log = b"probe error\nscenario line\nrestart notice\nlater\n";
+        let ranges = [(0, 12), (26, 41)];
+        assert_eq!(
+            String::from_utf8_lossy(&without_ranges(log, &ranges)),
+            "scenario line\nlater\n"
+        );
+        assert_eq!(without_ranges(b"abc", &[]), b"abc");
+        assert_eq!(without_ranges(b"abc", &[(0, 10)]), b"");
+    }
+
+    #[test]
+    fn the_code_is_copied_and_the_harness_files_win() {
+        let base = std::env::temp_dir().join(format!("tcharness-copy-{}", std::process::id()));
+        let (code, root) = (base.join("code"), base.join("root"));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(code.join("conf")).ok();
+        std::fs::write(code.join("interface.php"), "<?php").ok();
+        std::fs::write(code.join("conf/OutDefine.php"), "theirs").ok();
+        assert!(copy_tree(&code, &root).is_ok());
+        std::fs::write(root.join("conf/OutDefine.php"), "ours").ok();
+        assert_eq!(
+            std::fs::read_to_string(root.join("interface.php"))
+                .ok()
+                .as_deref(),
+            Some("<?php")
+        );
+        assert_eq!(
+            std::fs::read_to_string(code.join("conf/OutDefine.php"))
+                .ok()
+                .as_deref(),
+            Some("theirs")
+        );
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn an_error_tail_keeps_the_last_lines() {
+        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail_lines("", 2), "");
+    }
 
     #[test]
     fn backend_files_must_stay_under_the_root() {

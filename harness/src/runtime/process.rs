@@ -50,11 +50,34 @@ impl ChildProcess {
     /// shut down cleanly; SIGKILL for anything else). Stdout lines go to `next_line` until the receiver is
     /// closed (`close_stdout`), and are appended to `stdout_copy` when given.
     pub fn spawn(
-        mut command: Command,
+        command: Command,
         death_signal: i32,
         stdout_copy: Option<&std::path::Path>,
     ) -> std::io::Result<ChildProcess> {
+        Self::spawn_inner(command, death_signal, stdout_copy, None)
+    }
+
+    /// Like `spawn`, with stderr piped too: its lines go to `next_line` as well (a backend may announce
+    /// its address there) and are appended to `stderr_copy`.
+    pub fn spawn_with_stderr(
+        command: Command,
+        death_signal: i32,
+        stdout_copy: Option<&std::path::Path>,
+        stderr_copy: &std::path::Path,
+    ) -> std::io::Result<ChildProcess> {
+        Self::spawn_inner(command, death_signal, stdout_copy, Some(stderr_copy))
+    }
+
+    fn spawn_inner(
+        mut command: Command,
+        death_signal: i32,
+        stdout_copy: Option<&std::path::Path>,
+        stderr_copy: Option<&std::path::Path>,
+    ) -> std::io::Result<ChildProcess> {
         command.stdin(Stdio::null()).stdout(Stdio::piped());
+        if stderr_copy.is_some() {
+            command.stderr(Stdio::piped());
+        }
         // Linux only: elsewhere a child outlives a killed harness until the next run's sweep.
         #[cfg(target_os = "linux")]
         // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated between fork and exec.
@@ -83,22 +106,17 @@ impl ChildProcess {
         let pid = child.id();
 
         let (line_tx, line_rx) = mpsc::unbounded_channel();
-        let mut copy = match stdout_copy {
+        let stdout_file = match stdout_copy {
             Some(path) => Some(std::fs::File::create(path)?),
             None => None,
         };
         if let Some(out) = child.stdout.take() {
-            std::thread::spawn(move || {
-                use std::io::Write;
-                for line in BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(file) = copy.as_mut() {
-                        let _ = writeln!(file, "{line}");
-                    }
-                    // Once nobody listens, lines are dropped; draining goes on so the child never blocks.
-                    let _ = line_tx.send(line);
-                }
-            });
+            forward_lines(out, stdout_file, line_tx.clone());
+        }
+        if let Some(path) = stderr_copy
+            && let Some(err) = child.stderr.take()
+        {
+            forward_lines(err, Some(std::fs::File::create(path)?), line_tx);
         }
         let (exit_tx, exit_rx) = watch::channel(None);
         std::thread::spawn(move || {
@@ -166,6 +184,25 @@ impl Drop for ChildProcess {
         // No async in drop: a hard kill. Graceful stops go through `stop`.
         self.signal(libc::SIGKILL);
     }
+}
+
+/// Reads lines on a thread of its own, appending them to `copy` and queueing them.
+fn forward_lines(
+    stream: impl std::io::Read + Send + 'static,
+    mut copy: Option<std::fs::File>,
+    tx: mpsc::UnboundedSender<String>,
+) {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let Some(file) = copy.as_mut() {
+                let _ = writeln!(file, "{line}");
+            }
+            // Once nobody listens, lines are dropped; draining goes on so the child never blocks.
+            let _ = tx.send(line);
+        }
+    });
 }
 
 /// True if a process with this pid exists (and is not a zombie we could reap).

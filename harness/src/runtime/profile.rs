@@ -3,20 +3,30 @@
 //!
 //! ```toml
 //! name = "php-live-demo"
-//! # local provider: argv; {root} {listen} {host} {port} are substituted. A bare program name is looked up
-//! # next to the harness binary first, then on PATH.
+//! # the backend's sources: copied as the root's content for each scenario, then the harness writes its
+//! # conf/ files over them (relative paths here and in `command` are relative to this file).
+//! code = "live_demo_service"
+//! # local provider: argv; {root} {listen} {host} {port} {profile_dir} are substituted. A bare program name
+//! # is looked up next to the harness binary first, then on PATH; `./x` or `bin/x` beside this file.
 //! command = ["php", "-S", "{listen}", "-t", "{root}"]
+//! env = { PHP_CLI_SERVER_WORKERS = "4" }  # substituted like `command`; for both providers
 //! # docker provider: image (host network) and its arguments; the root directory is bind-mounted at `root`.
 //! image = "acme/live-demo:1"
 //! image_args = []
 //! root = "/var/www/live_demo_service"
 //! log_dir = "log"                       # relative to the root
-//! health_path = "/interface.php"        # GET must answer 2xx
-//! ready_line = "listening on http://"   # optional stdout prefix; the text after it is the bound address
+//! ready = "tcp"                         # "tcp": a connect suffices; "http" (default): GET health_path
+//! health_path = "/interface.php"        # with ready = "http", GET must answer 2xx
+//! ready_line = "Development Server ("   # optional; a stdout or stderr line containing it announces the
+//!                                       # address (`http://127.0.0.1:N`, `127.0.0.1:N`, `(...:N) started`)
 //! [schema]                              # one of: command, file, sql. A command runs on the host, or
 //!                                       # when its program is not there, as `docker run IMAGE args...`
-//! file = "createDB.sql"
+//! file = "createDB.sql"                 # `CREATE DATABASE`/`USE` are dropped; a createDB.sh-style
+//!                                       # script gives its here-documents and `-e "..."` texts
 //! ```
+//!
+//! The harness creates each scenario's database and account itself (name, user and password from the
+//! tenant) and runs the schema inside that database, so a schema must not choose its own database.
 
 use std::path::{Path, PathBuf};
 
@@ -36,12 +46,34 @@ pub enum SchemaSource {
     Sql(String),
 }
 
+/// How the harness knows a started backend is ready.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// `GET health_path` answers 2xx.
+    #[default]
+    Http,
+    /// The port accepts a connection (no request: some backends log an error for an empty one).
+    Tcp,
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendProfile {
     pub name: String,
+    /// The backend's sources, copied into each root before the harness's files.
+    #[serde(default)]
+    pub code: Option<PathBuf>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Environment of the backend (both providers), substituted like `command`.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Where the profile file lives (`{profile_dir}`, relative programs); not read from the file.
+    #[serde(skip)]
+    pub profile_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub ready: Readiness,
     #[serde(default)]
     pub image: Option<String>,
     #[serde(default)]
@@ -85,7 +117,11 @@ impl BackendProfile {
         command.extend(serve("{root}"));
         BackendProfile {
             name: "minilvb".to_string(),
+            code: None,
             command: Some(command),
+            env: Default::default(),
+            profile_dir: None,
+            ready: Readiness::Http,
             image: Some("local/minilvb:latest".to_string()),
             image_args: serve(&default_root()),
             root: default_root(),
@@ -111,12 +147,22 @@ impl BackendProfile {
                 message: "a profile needs `command` (local), `image` (docker) or both".to_string(),
             });
         }
+        let dir = origin
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         if let Some(SchemaSource::File(file)) = &mut profile.schema
             && file.is_relative()
-            && let Some(dir) = origin.parent()
         {
             *file = dir.join(&*file);
         }
+        if let Some(code) = &mut profile.code
+            && code.is_relative()
+        {
+            *code = dir.join(&*code);
+        }
+        profile.profile_dir = Some(dir);
         Ok(profile)
     }
 
@@ -134,12 +180,14 @@ impl BackendProfile {
             None => Ok(String::new()),
             Some(SchemaSource::Sql(sql)) => Ok(sql.clone()),
             Some(SchemaSource::File(path)) => {
-                tokio::fs::read_to_string(path)
-                    .await
-                    .map_err(|e| RuntimeError::Profile {
-                        path: path.display().to_string(),
-                        message: format!("cannot read the schema: {e}"),
-                    })
+                let text =
+                    tokio::fs::read_to_string(path)
+                        .await
+                        .map_err(|e| RuntimeError::Profile {
+                            path: path.display().to_string(),
+                            message: format!("cannot read the schema: {e}"),
+                        })?;
+                Ok(scenario_schema(&text))
             }
             Some(SchemaSource::Command(argv)) => {
                 let Some((program, args)) = argv.split_first() else {
@@ -185,17 +233,176 @@ impl BackendProfile {
     }
 }
 
-/// Replaces `{root}`, `{listen}`, `{host}` and `{port}` in each argument.
-pub fn substitute(args: &[String], root: &str, host: &str, port: u16) -> Vec<String> {
+/// Replaces `{root}`, `{listen}`, `{host}`, `{port}` and `{profile_dir}` in each argument.
+pub fn substitute(
+    args: &[String],
+    root: &str,
+    host: &str,
+    port: u16,
+    profile_dir: Option<&Path>,
+) -> Vec<String> {
     let listen = format!("{host}:{port}");
+    let dir = profile_dir
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| ".".to_string());
     args.iter()
         .map(|a| {
             a.replace("{root}", root)
                 .replace("{listen}", &listen)
                 .replace("{host}", host)
                 .replace("{port}", &port.to_string())
+                .replace("{profile_dir}", &dir)
         })
         .collect()
+}
+
+/// The program of a profile's command: a relative path with a `/` is relative to the profile file.
+pub fn resolve_profile_program(program: &str, profile_dir: Option<&Path>) -> PathBuf {
+    match profile_dir {
+        Some(dir) if program.contains('/') && Path::new(program).is_relative() => dir.join(program),
+        _ => resolve_program(program),
+    }
+}
+
+/// The address in a readiness line: the first `host:port` after `prefix`, in any of the usual forms
+/// (`http://127.0.0.1:8000/`, `127.0.0.1:8000`, PHP's `(http://127.0.0.1:8000) started`).
+pub fn announced_address(line: &str, prefix: &str) -> Option<String> {
+    let (_, rest) = line.split_once(prefix)?;
+    rest.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | '"'))
+        .map(|w| {
+            let w = w
+                .trim_start_matches("http://")
+                .trim_start_matches("https://");
+            w.split('/').next().unwrap_or_default()
+        })
+        .find(|w| {
+            w.rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+        })
+        .map(str::to_string)
+}
+
+/// A customer's schema made fit for a database the harness created: the SQL of a `createDB.sh`-style
+/// script (its here-documents, else its `-e "..."` texts), without the statements that choose or make a
+/// database (`CREATE DATABASE`, `CREATE SCHEMA`, `DROP DATABASE`, `USE`).
+pub fn scenario_schema(text: &str) -> String {
+    let sql = if looks_like_shell(text) {
+        shell_sql(text)
+    } else {
+        text.to_string()
+    };
+    let mut out = String::new();
+    for statement in split_statements(&sql) {
+        let words: Vec<String> = statement
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('#'))
+            .flat_map(|l| l.split_whitespace())
+            .take(2)
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        let chooses_db = match words.as_slice() {
+            [first, ..] if first == "use" => true,
+            [a, b] => {
+                (a == "create" || a == "drop")
+                    && (b == "database" || b == "schema" || b.starts_with("database"))
+            }
+            _ => false,
+        };
+        if chooses_db || words.is_empty() {
+            continue;
+        }
+        out.push_str(statement.trim());
+        out.push_str(";\n");
+    }
+    out
+}
+
+fn looks_like_shell(text: &str) -> bool {
+    text.starts_with("#!")
+        || text.contains("<<")
+        || text.lines().any(|l| l.trim_start().starts_with("mysql "))
+}
+
+/// The bodies of here-documents (`<<EOF`, `<< 'EOF'`, `<<-EOF`), else of `-e "..."` arguments.
+fn shell_sql(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some((_, tail)) = line.split_once("<<") else {
+            continue;
+        };
+        let tag: String = tail
+            .trim_start_matches('-')
+            .trim_start()
+            .trim_start_matches(['\'', '"'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if tag.is_empty() {
+            continue;
+        }
+        for body in lines.by_ref() {
+            if body.trim() == tag {
+                break;
+            }
+            out.push_str(body);
+            out.push('\n');
+        }
+    }
+    if out.is_empty() {
+        for part in text.split("-e").skip(1) {
+            let part = part.trim_start();
+            if let Some(q) = part.chars().next().filter(|c| *c == '"' || *c == '\'')
+                && let Some(end) = part[1..].find(q)
+            {
+                out.push_str(&part[1..1 + end]);
+                out.push_str(";\n");
+            }
+        }
+    }
+    out
+}
+
+/// Splits on `;` outside quotes and comments.
+fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == '\\' {
+                    if let Some(n) = chars.next() {
+                        current.push(n);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    for n in chars.by_ref() {
+                        if n == '\n' {
+                            current.push('\n');
+                            break;
+                        }
+                    }
+                }
+                ';' => out.push(std::mem::take(&mut current)),
+                _ => current.push(c),
+            },
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// A bare program name is looked up next to the running binary (and its parent, for test binaries in
@@ -234,6 +441,7 @@ mod tests {
             "/r",
             "127.0.0.1",
             0,
+            None,
         );
         assert_eq!(
             argv,
@@ -278,5 +486,71 @@ mod tests {
             Path::new("p.toml"),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn code_and_programs_resolve_beside_the_profile() {
+        let text = "name = \"php\"\ncode = \"src\"\nready = \"tcp\"\ncommand = [\"bin/run\", \"{profile_dir}/x\"]\n";
+        let p = BackendProfile::from_toml(text, Path::new("/etc/x/profile.toml"));
+        let p = p.map_err(|e| e.to_string());
+        let Ok(p) = p else { panic!("{p:?}") };
+        assert_eq!(p.code, Some(PathBuf::from("/etc/x/src")));
+        assert_eq!(p.ready, Readiness::Tcp);
+        let argv = substitute(
+            p.command.as_deref().unwrap_or_default(),
+            "/r",
+            "h",
+            1,
+            p.profile_dir.as_deref(),
+        );
+        assert_eq!(argv, ["bin/run", "/etc/x/x"]);
+        assert_eq!(
+            resolve_profile_program(&argv[0], p.profile_dir.as_deref()),
+            PathBuf::from("/etc/x/bin/run")
+        );
+        assert_eq!(
+            resolve_profile_program("php", p.profile_dir.as_deref()),
+            PathBuf::from("php")
+        );
+    }
+
+    #[test]
+    fn readiness_lines_give_their_address_in_common_forms() {
+        let php = "[Thu Dec  3 20:10:02 2026] PHP 8.2.31 Development Server (http://127.0.0.1:38911) started";
+        assert_eq!(
+            announced_address(php, "Development Server"),
+            Some("127.0.0.1:38911".to_string())
+        );
+        assert_eq!(
+            announced_address(
+                "minilvb listening on http://127.0.0.1:5/",
+                "listening on http://"
+            ),
+            Some("127.0.0.1:5".to_string())
+        );
+        assert_eq!(
+            announced_address("ready at 127.0.0.1:80 now", "ready"),
+            Some("127.0.0.1:80".to_string())
+        );
+        assert_eq!(announced_address("ready, no address", "ready"), None);
+        assert_eq!(announced_address("other line 1.2.3.4:5", "ready"), None);
+    }
+
+    #[test]
+    fn a_createdb_file_loses_the_statements_that_choose_a_database() {
+        let sql = "CREATE DATABASE IF NOT EXISTS live_demo;\nuse live_demo;\n-- tables\nCREATE TABLE `live_data` (\n `a` varchar(10) COMMENT 'x;y'\n);\nDROP DATABASE x;\n";
+        let out = scenario_schema(sql);
+        assert!(!out.to_lowercase().contains("database"), "{out}");
+        assert!(!out.contains("use live_demo"), "{out}");
+        assert!(out.contains("CREATE TABLE `live_data`"), "{out}");
+        assert!(out.contains("'x;y'"), "{out}");
+    }
+
+    #[test]
+    fn a_createdb_shell_script_gives_its_sql() {
+        let sh = "#!/bin/sh\nmysql -uroot -p$1 << EOF\ncreate database live_demo;\nuse live_demo;\nCREATE TABLE t (a int);\nEOF\necho done\n";
+        assert_eq!(scenario_schema(sh), "CREATE TABLE t (a int);\n");
+        let e = "mysql -uroot -e \"create database d; use d; create table u (b int)\"\n";
+        assert_eq!(scenario_schema(e), "create table u (b int);\n");
     }
 }

@@ -4,7 +4,8 @@
 //! A refused push is closed right after `publish`, with no `onStatus` (GAP: undocumented; this is what the
 //! Tencent SDK reports as 3004 "RTMP server actively disconnects"), and the journal names the reason.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,11 +78,13 @@ pub async fn serve_connection(
     let idle = lvb.rtmp_idle_timeout();
     let mut buf = vec![0u8; 64 * 1024];
 
-    // Handshake.
+    // Handshake, all of it within one idle timeout: a client trickling a byte at a time must not
+    // keep the connection open by restarting the timer.
     let mut handshake = Handshake::new(PeerType::Server);
     let mut got_any = false;
+    let handshake_deadline = tokio::time::Instant::now() + idle;
     let leftover = loop {
-        let n = match tokio::time::timeout(idle, socket.read(&mut buf)).await {
+        let n = match tokio::time::timeout_at(handshake_deadline, socket.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => {
                 if got_any {
                     journal_closed(
@@ -344,18 +347,67 @@ impl Publishing {
     }
 }
 
-/// Accepts connections until shutdown; each connection runs in its own task.
+/// Open connections per client address, shared by the accept loop and the connection tasks.
+type PerPeer = Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>;
+
+/// Counts one connection of a client address until dropped.
+struct PeerSlot {
+    peers: PerPeer,
+    ip: IpAddr,
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = peers.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                peers.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Takes a slot for `ip` unless it already has `cap` connections open.
+fn take_slot(peers: &PerPeer, ip: IpAddr, cap: usize) -> Option<PeerSlot> {
+    let mut map = peers.lock().unwrap_or_else(|p| p.into_inner());
+    let n = map.entry(ip).or_insert(0);
+    if *n >= cap {
+        return None;
+    }
+    *n += 1;
+    Some(PeerSlot {
+        peers: peers.clone(),
+        ip,
+    })
+}
+
+/// Accepts connections until shutdown; each connection runs in its own task. Past the caps
+/// ([`Lvb::rtmp_connection_caps`]) a new connection is closed at once and journaled.
 pub async fn accept_loop(lvb: Arc<Lvb>, listener: tokio::net::TcpListener, mut shutdown: Shutdown) {
+    let peers: PerPeer = Arc::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    let (total_cap, per_ip_cap) = lvb.rtmp_connection_caps();
+                    if lvb.rtmp_connections() >= total_cap {
+                        drop(socket);
+                        journal_closed(&lvb, peer, "refused: too many connections", json!({ "cap": total_cap }));
+                        continue;
+                    }
+                    let Some(slot) = take_slot(&peers, peer.ip(), per_ip_cap) else {
+                        drop(socket);
+                        journal_closed(&lvb, peer, "refused: too many connections from this address", json!({ "cap": per_ip_cap }));
+                        continue;
+                    };
                     let local = socket.local_addr().unwrap_or(peer);
                     let guard = lvb.rtmp_connection_guard();
                     let connection = serve_connection(lvb.clone(), socket, peer, local, shutdown.clone());
                     tokio::spawn(async move {
                         connection.await;
                         drop(guard);
+                        drop(slot);
                     });
                 }
                 // Out of descriptors or an aborted connection: keep accepting the others.

@@ -38,6 +38,11 @@ use streams::{LiveStream, StreamRegistry};
 /// Default time a silent RTMP client is kept before it is dropped.
 pub const DEFAULT_RTMP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// RTMP connections open at once, in all and from one client address (a load test from one host
+/// pushes a few hundred streams; more than that from one address is an attack).
+pub const DEFAULT_RTMP_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_RTMP_MAX_PER_ADDRESS: usize = 256;
+
 /// Held by the task of one RTMP connection; dropping it counts the connection as finished.
 pub(crate) struct RtmpConnectionGuard(Arc<Lvb>);
 
@@ -61,6 +66,8 @@ pub struct Lvb {
     /// RTMP connections accepted and not finished yet (handshake, session or the end of a push).
     rtmp_open: AtomicUsize,
     rtmp_changed: tokio::sync::Notify,
+    rtmp_max_connections: AtomicUsize,
+    rtmp_max_per_address: AtomicUsize,
 }
 
 impl Lvb {
@@ -82,6 +89,8 @@ impl Lvb {
             idle_timeout_ms: AtomicU64::new(DEFAULT_RTMP_IDLE_TIMEOUT.as_millis() as u64),
             rtmp_open: AtomicUsize::new(0),
             rtmp_changed: tokio::sync::Notify::new(),
+            rtmp_max_connections: AtomicUsize::new(DEFAULT_RTMP_MAX_CONNECTIONS),
+            rtmp_max_per_address: AtomicUsize::new(DEFAULT_RTMP_MAX_PER_ADDRESS),
         }
     }
 
@@ -189,6 +198,22 @@ impl Lvb {
     pub fn set_rtmp_idle_timeout(&self, timeout: Duration) {
         self.idle_timeout_ms
             .store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    /// Caps on open RTMP connections: in all, and from one client address.
+    pub fn set_rtmp_connection_caps(&self, total: usize, per_address: usize) {
+        self.rtmp_max_connections
+            .store(total.max(1), Ordering::Relaxed);
+        self.rtmp_max_per_address
+            .store(per_address.max(1), Ordering::Relaxed);
+    }
+
+    /// `(total, per address)`, see [`Lvb::set_rtmp_connection_caps`].
+    pub fn rtmp_connection_caps(&self) -> (usize, usize) {
+        (
+            self.rtmp_max_connections.load(Ordering::Relaxed),
+            self.rtmp_max_per_address.load(Ordering::Relaxed),
+        )
     }
 
     pub fn rtmp_idle_timeout(&self) -> Duration {
