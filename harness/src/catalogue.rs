@@ -2,6 +2,8 @@
 //! reference snapshots of the minilvb backend. `tcharness` run outside a checkout, and a backend team's
 //! own test crate, use it as it shipped; a directory given on the command line takes its place.
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 use crate::scenario::model::{Scenario, ScenarioError};

@@ -19,6 +19,8 @@
 //! test named after the file. Set `TCHARNESS_RUNTIME=docker|local|auto` to pick the provider (default
 //! local).
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, LazyLock};

@@ -22,6 +22,8 @@
 //! ([`StackBuilder::on`]) share its MariaDB server, as the scenarios of a replay do. Dropping a stack
 //! stops its backend and drops its database.
 
+#![warn(missing_docs)]
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -45,12 +47,16 @@ pub const SETTLE_BOUND: Duration = Duration::from_secs(20);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StackError {
+    /// MariaDB or the backend did not start (or answer).
     #[error("runtime: {0}")]
     Runtime(#[from] RuntimeError),
+    /// The deployment's files or console could not be built from the changes.
     #[error("deployment: {0}")]
     Deployment(#[from] DeploymentError),
+    /// The app could not be configured, or a step failed as the app saw it.
     #[error("app: {0}")]
     App(String),
+    /// A listener of the cloud could not be bound.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

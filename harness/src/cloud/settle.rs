@@ -6,6 +6,8 @@
 //! the wire or due now. Each of these is a signal from the service that did the work, never a quiet
 //! window, so a loaded machine only makes a step slower, not different.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use tokio::time::Instant;

@@ -9,6 +9,8 @@
 //! agree with the backend's `OutDefine.php` (ids and keys) and with the app's IM ids and COS region, so only
 //! the files' disagreements with each other show; with `--tenant` the console is the customer's.
 
+#![warn(missing_docs)]
+
 use crate::cloud::Tenant;
 
 use super::check::Deployment;

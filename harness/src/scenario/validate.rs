@@ -7,6 +7,8 @@
 //! and argument is known; every OutDefine constant, `cdn.route.ini` key, app constant and console path
 //! that `mutate` names exists; the expectations are not empty.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -26,11 +28,13 @@ const ROUTE_KEYS: [(&str, &[&str]); 2] = [
 /// One problem in one scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// The scenario file (`builtin:scenarios/x.toml` for the built-in catalogue).
     pub file: PathBuf,
     /// 1-based line, when the field could be located.
     pub line: Option<usize>,
     /// The field in the file's terms: `id`, `flow[3].secs`, `mutate.backend.outdefine.APP_IDD`.
     pub field: String,
+    /// What is wrong, in one line.
     pub message: String,
 }
 
@@ -60,10 +64,12 @@ impl std::fmt::Display for Finding {
 pub struct Validation {
     /// The scenarios that parsed, in path order (also those with findings).
     pub scenarios: Vec<Scenario>,
+    /// Every problem found, file by file.
     pub findings: Vec<Finding>,
 }
 
 impl Validation {
+    /// Whether nothing was found.
     pub fn is_ok(&self) -> bool {
         self.findings.is_empty()
     }
