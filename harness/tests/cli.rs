@@ -465,3 +465,18 @@ fn reproduce_runs_the_customers_files_and_names_the_faq_item() {
     assert!(out.contains("assumed: no console given"), "{out}");
     assert!(out.contains("matches FAQ 2.2"), "{out}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let mut child = tcharness()
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcharness runs");
+    // Close the pipe before reading anything, as `| head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
