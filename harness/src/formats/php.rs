@@ -66,6 +66,11 @@ pub fn write(name: &str, value: &str) -> String {
     format!("define('{name}', '{quoted}');")
 }
 
+/// A define line for `name` = the integer `value`, unquoted as PHP code keeps ids.
+pub fn write_integer(name: &str, value: i64) -> String {
+    format!("define('{name}', {value});")
+}
+
 fn define_at(t: &[(Tok, usize)], line: usize) -> Option<Define> {
     let name = match (t.first()?, t.get(1)?) {
         ((Tok::Punct('('), _), (Tok::Str(n), _)) => n.clone(),

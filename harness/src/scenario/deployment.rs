@@ -46,10 +46,11 @@ impl PhpValue {
         }
     }
 
-    fn literal(&self) -> String {
+    /// The `define` line of `name` with this value, written by the one PHP parser of the harness.
+    fn define(&self, name: &str) -> String {
         match self {
-            PhpValue::Int(i) => i.to_string(),
-            PhpValue::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            PhpValue::Int(i) => crate::formats::php::write_integer(name, *i),
+            PhpValue::Str(s) => crate::formats::php::write(name, s),
         }
     }
 
@@ -134,7 +135,8 @@ pub fn outdefine_php(t: &Tenant, m: &Mutations) -> Result<String, DeploymentErro
     let mut out =
         String::from("<?php\n// Mini LVB backend settings (V1), as a customer fills them in.\n");
     for (name, value) in constants {
-        out.push_str(&format!("define('{name}', {});\n", value.literal()));
+        out.push_str(&value.define(&name));
+        out.push('\n');
     }
     Ok(out)
 }
@@ -354,8 +356,12 @@ mod tests {
     }
 
     #[test]
-    fn php_strings_are_escaped() {
-        assert_eq!(PhpValue::Str("it's".into()).literal(), r"'it\'s'");
+    fn php_strings_are_escaped_and_read_back_by_the_same_parser() {
+        let line = PhpValue::Str("it's".into()).define("X");
+        assert_eq!(line, r"define('X', 'it\'s');");
+        let read = crate::formats::php::parse(&line);
+        assert_eq!(read[0].value.as_text(), "it's");
+        assert_eq!(PhpValue::Int(7).define("N"), "define('N', 7);");
     }
 
     #[test]
