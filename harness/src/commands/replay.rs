@@ -39,6 +39,9 @@ pub struct ReplayArgs {
     /// A backend profile file (default: the built-in minilvb).
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    /// Seconds a scenario may take, set-up included, unless its `[options] deadline_secs` says otherwise.
+    #[arg(long, default_value_t = 60)]
+    pub deadline: u64,
 }
 
 /// Runs `tcharness replay`.
@@ -52,6 +55,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         a.jobs,
         a.snapshots,
         a.profile,
+        std::time::Duration::from_secs(a.deadline),
     )
 }
 
@@ -109,6 +113,7 @@ fn replay_cmd(
     jobs: usize,
     snapshots: Option<PathBuf>,
     profile: Option<PathBuf>,
+    deadline: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     let paths = super::validate::default_paths(paths);
     let snapshots = snapshots.or_else(|| {
@@ -122,6 +127,7 @@ fn replay_cmd(
     let scenarios = super::validate::valid_scenarios(&paths)?;
     let mut options = ReplayOptions::new(runtime);
     options.pusher = pusher;
+    options.deadline = deadline;
     if let Some(p) = profile {
         options.profile = BackendProfile::load(&p)?;
     }
