@@ -294,22 +294,37 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
 
     if let Some(app) = &d.app {
         let get = |n: &str| app.get(n).map(String::as_str);
-        if let (Some(a), Some(b)) = (get("kTCCOSAppId"), od("COSKEY_APPID"))
+        // With the console known, the app is held against it, so a wrong backend value is blamed once
+        // (on the backend), not a second time on the app that agrees with the console.
+        let console_appid = tenant.map(|t| t.cos.appid.to_string());
+        let console_bucket = tenant
+            .and_then(|t| crate::scenario::deployment::customer_bucket(t).ok())
+            .map(|b| b.name.clone());
+        let (appid_ref, appid_what) = match &console_appid {
+            Some(v) => (Some(v.as_str()), "the console's COS APPID"),
+            None => (od("COSKEY_APPID"), "the backend's COSKEY_APPID"),
+        };
+        if let (Some(a), Some(b)) = (get("kTCCOSAppId"), appid_ref)
             && a != b
         {
             add(
                 "2.2",
                 "kTCCOSAppId",
-                format!("kTCCOSAppId {a} differs from the backend's COSKEY_APPID {b}"),
+                format!("kTCCOSAppId {a} differs from {appid_what} {b}"),
             );
         }
-        if let (Some(a), Some(b)) = (get("kTCCOSBucket"), od("COSKEY_BUCKET"))
+        let (bucket_ref, bucket_what) = match &console_bucket {
+            Some(v) => (Some(v.as_str()), "the console's bucket"),
+            None => (od("COSKEY_BUCKET"), "the backend's COSKEY_BUCKET"),
+        };
+        if let (Some(a), Some(b)) = (get("kTCCOSBucket"), bucket_ref)
             && a != b
+            && !(console_bucket.is_some() && od("COSKEY_BUCKET") == Some(a))
         {
             add(
                 "2.2",
                 "kTCCOSBucket",
-                format!("kTCCOSBucket {a:?} differs from the backend's COSKEY_BUCKET {b:?}"),
+                format!("kTCCOSBucket {a:?} differs from {bucket_what} {b:?}"),
             );
         }
         match get("kTCCOSRegion") {
@@ -450,7 +465,14 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
             }
         }
         if let Some(name) = od("COSKEY_BUCKET") {
+            // A bucket of the console's APPID under a wrong COSKEY_APPID: the APPID is the root cause (1.4).
+            let appid_is_wrong = appid != Some(t.cos.appid)
+                && t.cos
+                    .buckets
+                    .iter()
+                    .any(|b| b.name == name && b.appid == t.cos.appid);
             match t.cos.buckets.iter().find(|b| b.name == name && Some(b.appid) == appid) {
+                None if appid_is_wrong => {}
                 None => f.push(finding("1.5", "COSKEY_BUCKET", "COSKEY_BUCKET is not a bucket of COSKEY_APPID (ERROR_PROXY_SIGN_BUCKET_NOTMATCH)")),
                 Some(b) if b.generation == Generation::V3 => f.push(finding("6", "COSKEY_BUCKET", "the bucket was created in the old v3 system; COS v4 answers ERROR_CMD_BUCKET_NOTEXIST")),
                 Some(b) if !b.cdn => f.push(finding("5", "COSKEY_BUCKET", "CDN acceleration is off for the bucket: uploads work, access_url downloads fail")),
