@@ -16,6 +16,7 @@ use super::{CallbackTime, Cloud};
 
 /// What was still running when a settle bound passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Unsettled {
     /// RTMP connections the ingest still serves.
     pub rtmp_connections: usize,

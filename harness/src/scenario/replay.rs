@@ -58,6 +58,7 @@ impl ReplayOptions {
 
 /// What one replay produced.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Outcome {
     pub id: String,
     pub faq: String,
@@ -77,6 +78,7 @@ impl Outcome {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplayError {
     #[error("{0}")]
     Stack(#[from] crate::stack::StackError),

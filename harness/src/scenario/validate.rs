@@ -27,6 +27,7 @@ const ROUTE_KEYS: [(&str, &[&str]); 2] = [
 
 /// One problem in one scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// The scenario file (`builtin:scenarios/x.toml` for the built-in catalogue).
     pub file: PathBuf,
