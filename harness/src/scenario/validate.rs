@@ -76,6 +76,24 @@ impl Validation {
     }
 }
 
+impl Validation {
+    /// Parses and checks one file's text, keeping the scenario or the parse error.
+    fn add_file(&mut self, file: PathBuf, text: &str) {
+        match Scenario::from_toml(text, &file) {
+            Ok(scenario) => {
+                self.findings.extend(validate_scenario(&scenario, text));
+                self.scenarios.push(scenario);
+            }
+            Err(e) => self.findings.push(Finding {
+                line: parse_error_line(&e.to_string()),
+                file,
+                field: "(file)".into(),
+                message: e.to_string().trim().to_string(),
+            }),
+        }
+    }
+}
+
 /// Validates every scenario file under `paths` (files, or directories scanned like the catalogue).
 pub fn validate_paths(paths: &[PathBuf]) -> Validation {
     let mut out = Validation::default();
@@ -84,18 +102,7 @@ pub fn validate_paths(paths: &[PathBuf]) -> Validation {
         if crate::catalogue::is_builtin(p) {
             for (path, text) in crate::catalogue::scenario_sources() {
                 let file = PathBuf::from(format!("{}{path}", crate::catalogue::BUILTIN_PREFIX));
-                match Scenario::from_toml(text, &file) {
-                    Ok(scenario) => {
-                        out.findings.extend(validate_scenario(&scenario, text));
-                        out.scenarios.push(scenario);
-                    }
-                    Err(e) => out.findings.push(Finding {
-                        line: parse_error_line(&e.to_string()),
-                        file,
-                        field: "(file)".into(),
-                        message: e.to_string().trim().to_string(),
-                    }),
-                }
+                out.add_file(file, text);
             }
         } else if p.is_dir() {
             files.extend(scenario_files(p));
@@ -116,18 +123,7 @@ pub fn validate_paths(paths: &[PathBuf]) -> Validation {
                 continue;
             }
         };
-        match Scenario::from_toml(&text, &file) {
-            Ok(scenario) => {
-                out.findings.extend(validate_scenario(&scenario, &text));
-                out.scenarios.push(scenario);
-            }
-            Err(e) => out.findings.push(Finding {
-                line: parse_error_line(&e.to_string()),
-                file,
-                field: "(file)".into(),
-                message: e.to_string().trim().to_string(),
-            }),
-        }
+        out.add_file(file, &text);
     }
     out.findings.extend(duplicate_ids(&out.scenarios));
     out
