@@ -95,12 +95,7 @@ impl Drop for OwnedContainer {
         if tokio::runtime::Handle::try_current().is_ok() {
             drop(container);
         } else {
-            let _ = std::process::Command::new("docker")
-                .args(["rm", "-f", "-v", container.id()])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
+            super::sweep::remove_containers_blocking(&[container.id()]);
             std::mem::forget(container);
         }
     }

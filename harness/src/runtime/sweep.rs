@@ -160,6 +160,11 @@ pub struct Swept {
 
 /// Removes the processes and directories of dead runs on this machine.
 pub fn sweep_local() -> Swept {
+    remove_run_dirs(|owner| !owner_alive(owner))
+}
+
+/// Kills the marked processes of, then removes, every run directory whose owner `remove` picks.
+fn remove_run_dirs(remove: impl Fn(&str) -> bool) -> Swept {
     let mut swept = Swept::default();
     let Ok(entries) = std::fs::read_dir(runs_base()) else {
         return swept;
@@ -171,7 +176,7 @@ pub fn sweep_local() -> Swept {
         }
         let path = entry.path();
         let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
-        if owner_alive(owner.trim()) {
+        if !remove(owner.trim()) {
             continue;
         }
         swept.processes += kill_marked_processes(&path);
@@ -180,6 +185,18 @@ pub fn sweep_local() -> Swept {
         }
     }
     swept
+}
+
+/// `docker rm -f -v` of `ids` through the CLI, blocking; whether it succeeded.
+pub(crate) fn remove_containers_blocking(ids: &[&str]) -> bool {
+    std::process::Command::new("docker")
+        .args(["rm", "-f", "-v"])
+        .args(ids)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Removes the containers of dead runs (found by label) through the docker CLI.
@@ -229,7 +246,7 @@ pub async fn sweep_containers() -> usize {
 /// interrupted run, after the drops had their chance, so that nothing survives it.
 pub fn sweep_own() -> Swept {
     let me = owner_id();
-    let mut swept = Swept::default();
+    let mut containers = 0;
     let listed = std::process::Command::new("docker")
         .args([
             "ps",
@@ -241,41 +258,16 @@ pub fn sweep_own() -> Swept {
         .stderr(std::process::Stdio::null())
         .output();
     if let Ok(out) = listed {
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if !ids.is_empty() {
-            let removed = std::process::Command::new("docker")
-                .args(["rm", "-f", "-v"])
-                .args(&ids)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-            if removed.is_ok_and(|s| s.success()) {
-                swept.containers = ids.len();
-            }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ids: Vec<&str> = text.lines().collect();
+        if !ids.is_empty() && remove_containers_blocking(&ids) {
+            containers = ids.len();
         }
     }
-    let Ok(entries) = std::fs::read_dir(runs_base()) else {
-        return swept;
-    };
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with("run-") {
-            continue;
-        }
-        let path = entry.path();
-        let owner = std::fs::read_to_string(path.join("owner")).unwrap_or_default();
-        if owner.trim() != me {
-            continue;
-        }
-        swept.processes += kill_marked_processes(&path);
-        if std::fs::remove_dir_all(&path).is_ok() {
-            swept.directories += 1;
-        }
+    Swept {
+        containers,
+        ..remove_run_dirs(|owner| owner == me)
     }
-    swept
 }
 
 /// Containers of the given owner that still exist (for tests and diagnostics).
