@@ -36,8 +36,7 @@ use crate::runtime::{
 use crate::scenario::deployment::{self, DeploymentError, Placeholders};
 use crate::scenario::model::Mutations;
 use crate::terminal::{
-    App, AppConstants, AppError, AppOptions, AppStep, Network, PushState, Pusher, Unanswered,
-    WaitTime,
+    App, AppConstants, AppOptions, AppStep, Network, Pusher, Unanswered, WaitTime,
 };
 
 /// How long the consequences of one step may take to reach the journal.
@@ -306,7 +305,7 @@ impl Stack {
         let result = self.app.run(&step).await;
         let settled = self.settle().await;
         match (result, settled) {
-            (Err(e), _) => Err(StackError::App(app_error(&e))),
+            (Err(e), _) => Err(StackError::App(e.to_string())),
             (Ok(()), Err(pending)) => Err(StackError::App(format!(
                 "step {} did not settle: {pending}",
                 step.name()
@@ -318,14 +317,14 @@ impl Stack {
     /// Waits until every consequence so far is journaled or scheduled (see [`Cloud::settle`]).
     pub async fn settle(&self) -> Result<(), Unsettled> {
         let app = &self.app;
-        self.cloud.settle(|| live_pushes(app), SETTLE_BOUND).await
+        self.cloud.settle(|| app.live_pushes(), SETTLE_BOUND).await
     }
 
     /// Moves the cloud clock; callback retries due on the way go out at their times.
     pub async fn advance_clock(&self, secs: i64) -> Result<(), Unsettled> {
         let app = &self.app;
         self.cloud
-            .advance_clock(secs, || live_pushes(app), SETTLE_BOUND)
+            .advance_clock(secs, || app.live_pushes(), SETTLE_BOUND)
             .await
     }
 
@@ -333,7 +332,7 @@ impl Stack {
     pub async fn drain_callbacks(&self) -> Result<(), Unsettled> {
         let app = &self.app;
         self.cloud
-            .drain_callbacks(|| live_pushes(app), SETTLE_BOUND)
+            .drain_callbacks(|| app.live_pushes(), SETTLE_BOUND)
             .await
     }
 
@@ -366,18 +365,6 @@ impl Stack {
     pub fn backend_mut(&mut self) -> &mut BackendInstance {
         &mut self.backend
     }
-}
-
-/// RTMP connections the app holds open on purpose: its pushes that are still running.
-pub(crate) fn live_pushes(app: &App) -> usize {
-    app.pushes()
-        .into_iter()
-        .filter(|state| *state == PushState::Pushing)
-        .count()
-}
-
-fn app_error(e: &AppError) -> String {
-    e.to_string()
 }
 
 /// A host that accepts connections and never answers: a wrong server address that times out. It tells

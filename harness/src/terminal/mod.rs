@@ -391,13 +391,14 @@ impl App {
         self.push.as_ref().map(PushHandle::state)
     }
 
-    /// The state of every push the app started and still holds (the anchor's, and a second one).
-    pub fn pushes(&self) -> Vec<PushState> {
+    /// How many of its pushes (the anchor's, and a second one) are still running: the RTMP connections
+    /// the app holds open on purpose.
+    pub fn live_pushes(&self) -> usize {
         [&self.push, &self.second_push]
             .into_iter()
             .flatten()
-            .map(PushHandle::state)
-            .collect()
+            .filter(|p| p.state() == PushState::Pushing)
+            .count()
     }
 
     /// Stops any push still running (the phone is switched off). Also done on drop, without waiting.
