@@ -28,19 +28,6 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
-/// The OutDefine.php constants whose value comes from the console.
-const CONSOLE_CONSTANTS: [&str; 9] = [
-    "APP_ID",
-    "APP_BIZID",
-    "PUSH_URL_KEY",
-    "CALL_BACK_KEY",
-    "COSKEY_BUCKET",
-    "COSKEY_SECRECTKEY",
-    "COSKEY_APPID",
-    "COSKEY_SECRECTID",
-    "COSKEY_EXPIRED_TIME",
-];
-
 /// Builds the plan: the console (given, or derived from the files) and the customer's differences.
 pub fn plan(d: &Deployment, tenant: Option<Tenant>) -> Result<Plan, String> {
     let mut assumptions = Vec::new();
@@ -57,13 +44,11 @@ pub fn plan(d: &Deployment, tenant: Option<Tenant>) -> Result<Plan, String> {
     };
     let mut mutations = Mutations::default();
     let healthy = deployment::healthy_outdefine(&tenant).map_err(|e| e.to_string())?;
+    // The healthy OutDefine.php holds exactly the constants whose value comes from the console.
     for (name, written) in &d.outdefine {
         let Some((_, expected)) = healthy.iter().find(|(n, _)| n == name) else {
             continue;
         };
-        if !CONSOLE_CONSTANTS.contains(&name.as_str()) {
-            continue;
-        }
         if expected.as_text() != *written {
             mutations
                 .backend
