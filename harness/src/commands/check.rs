@@ -10,18 +10,25 @@ use tcharness::scenario::check;
 
 use super::Format;
 
-/// Arguments of `tcharness check`.
+/// A customer's deployment as `check` and `reproduce` read it.
 #[derive(Args)]
-pub struct CheckArgs {
+pub struct DeploymentArgs {
     /// The backend's root (the directory holding conf/).
     #[arg(long)]
     pub backend_root: PathBuf,
     /// The app's constants file (TCConstants.h or TCConstants.java).
     #[arg(long)]
     pub terminal: Option<PathBuf>,
-    /// Compare with this account's console as well (a tenant file).
+    /// The account's console (a tenant file, in the format of `harness/scenarios/tenant.toml`).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
+}
+
+/// Arguments of `tcharness check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -30,9 +37,9 @@ pub struct CheckArgs {
 /// Runs `tcharness check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     check_cmd(
-        &a.backend_root,
-        a.terminal.as_deref(),
-        a.tenant.as_deref(),
+        &a.deployment.backend_root,
+        a.deployment.terminal.as_deref(),
+        a.deployment.tenant.as_deref(),
         a.format,
     )
 }

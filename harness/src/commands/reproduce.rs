@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use tcharness::cloud::Tenant;
@@ -16,15 +15,8 @@ use tcharness::scenario::{diagnose, knowledge, reproduce};
 /// Arguments of `tcharness reproduce`.
 #[derive(Args)]
 pub struct ReproduceArgs {
-    /// The backend's directory as deployed (with `conf/OutDefine.php` and `conf/cdn.inc.ini`).
-    #[arg(long)]
-    pub backend_root: PathBuf,
-    /// The app's constants (`TCConstants.h` or `TCConstants.java`).
-    #[arg(long)]
-    pub terminal: Option<PathBuf>,
-    /// The account's console, in the format of `harness/scenarios/tenant.toml`.
-    #[arg(long)]
-    pub tenant: Option<PathBuf>,
+    #[command(flatten)]
+    pub deployment: super::check::DeploymentArgs,
     /// Which provider runs MariaDB and the backend.
     #[arg(long, value_enum, default_value_t = RuntimeKind::Auto)]
     pub runtime: RuntimeKind,
@@ -36,15 +28,9 @@ pub struct ReproduceArgs {
 /// Runs `tcharness reproduce`: exit 0 when the flow works with these files, 1 when a failure was
 /// reproduced, 2 when the files cannot be read or nothing could run.
 pub fn run(a: ReproduceArgs) -> anyhow::Result<ExitCode> {
-    let deployment = Deployment::load(&a.backend_root, a.terminal.as_deref())?;
-    let tenant = match &a.tenant {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Some(Tenant::from_toml(&text, &path.display().to_string())?)
-        }
-        None => None,
-    };
+    let d = &a.deployment;
+    let deployment = Deployment::load(&d.backend_root, d.terminal.as_deref())?;
+    let tenant = d.tenant.as_deref().map(Tenant::load).transpose()?;
     let plan = reproduce::plan(&deployment, tenant).map_err(anyhow::Error::msg)?;
     let scenario = reproduce::scenario(&plan).map_err(anyhow::Error::msg)?;
     let mut options = ReplayOptions::new(a.runtime);
