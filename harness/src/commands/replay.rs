@@ -339,12 +339,7 @@ fn judge(
     let Some(dir) = dir else {
         let accepted = tcharness::catalogue::snapshot(&s.id).map(snapshot::strip_header);
         if !accepted.is_some_and(|a| snapshot::same(a, &out.transcript)) {
-            row.verdict = if accepted.is_some() {
-                Verdict::SnapshotDiffers
-            } else {
-                Verdict::NewSnapshot
-            };
-            row.diff = Some(snapshot::diff(accepted.unwrap_or(""), &out.transcript));
+            differs(&mut row, accepted, &out.transcript);
         }
         return missing_symptoms(row, &out);
     };
@@ -373,18 +368,20 @@ fn judge(
             if let Err(e) = snapshot::write_pending(&path, &s.title, &out.transcript) {
                 row.error = Some(format!("cannot write {}: {e}", pending.display()));
             }
-            row.verdict = if accepted.is_some() {
-                Verdict::SnapshotDiffers
-            } else {
-                Verdict::NewSnapshot
-            };
-            row.diff = Some(snapshot::diff(
-                accepted.as_deref().unwrap_or(""),
-                &out.transcript,
-            ));
+            differs(&mut row, accepted.as_deref(), &out.transcript);
         }
     }
     missing_symptoms(row, &out)
+}
+
+/// A transcript that is not the accepted one: a new snapshot when there was none, with the diff.
+fn differs(row: &mut Row, accepted: Option<&str>, transcript: &str) {
+    row.verdict = if accepted.is_some() {
+        Verdict::SnapshotDiffers
+    } else {
+        Verdict::NewSnapshot
+    };
+    row.diff = Some(snapshot::diff(accepted.unwrap_or(""), transcript));
 }
 
 /// A missing symptom outranks a snapshot verdict: the story the scenario tells did not happen.
