@@ -41,28 +41,6 @@ pub fn snapshot(id: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
-/// Writes the built-in scenarios and snapshots under `dir` (`scenarios/`, `scenarios/tickets/`,
-/// `snapshots/`), e.g. to start a team's own catalogue from it. Existing files are kept.
-pub fn export(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    let all = files::SCENARIO_FILES
-        .iter()
-        .chain(files::TICKET_FILES)
-        .chain(files::SNAPSHOT_FILES);
-    for (path, text) in all {
-        let target = dir.join(path);
-        if target.exists() {
-            continue;
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&target, text)?;
-        written.push(target);
-    }
-    Ok(written)
-}
-
 /// Whether `path` names a built-in file (see [`BUILTIN_PREFIX`]).
 pub fn is_builtin(path: &Path) -> bool {
     path.to_string_lossy().starts_with(BUILTIN_PREFIX)
