@@ -2,7 +2,7 @@
 //! multi-use signature of `GetCOSSign`, and the LVB API/callback sign `md5(key + t)`.
 
 use base64::Engine as _;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use md5::{Digest, Md5};
 
 /// Lowercase hex MD5 of `data`.

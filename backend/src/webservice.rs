@@ -30,7 +30,7 @@ pub async fn call(
     let url = match urls.len() {
         0 => return Err("no LIVE_WEBSERVICE URL".to_string()),
         1 => &urls[0],
-        n => &urls[rand::random_range(0..n)],
+        n => &urls[rand::Rng::gen_range(&mut rand::thread_rng(), 0..n)],
     };
     let t = now.to_string();
     let mut query: Vec<(&str, String)> = vec![

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::json;
 use tcharness::cloud::{Cloud, CloudOptions, Tenant};

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tokio::io::AsyncBufReadExt;
+
 use testcontainers::core::{Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
@@ -19,7 +21,7 @@ use super::sweep::{OWNER_LABEL, owner_id};
 pub const MARIADB_IMAGE: (&str, &str) = ("local/tcharness-mariadb", "10.11");
 
 /// Splits `name:tag` (a registry port in the name is not a tag).
-pub fn split_image(image: &str) -> (String, String) {
+fn split_image(image: &str) -> (String, String) {
     match image.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
         _ => (image.to_string(), "latest".to_string()),
@@ -70,18 +72,77 @@ pub struct MariadbContainer {
 pub struct OwnedContainer(Option<ContainerAsync<GenericImage>>);
 
 impl OwnedContainer {
-    pub fn new(container: ContainerAsync<GenericImage>) -> OwnedContainer {
+    fn new(container: ContainerAsync<GenericImage>) -> OwnedContainer {
         OwnedContainer(Some(container))
     }
 
-    pub fn get(&self) -> Option<&ContainerAsync<GenericImage>> {
-        self.0.as_ref()
+    /// The container's id (None once removed).
+    pub fn id(&self) -> Option<String> {
+        self.0.as_ref().map(|c| c.id().to_string())
+    }
+
+    /// Everything the container wrote to stdout so far (empty once removed).
+    pub async fn stdout(&self) -> String {
+        match &self.0 {
+            Some(c) => lossy(c.stdout_to_vec().await.ok()),
+            None => String::new(),
+        }
+    }
+
+    /// Everything the container wrote to stderr so far (empty once removed).
+    pub async fn stderr(&self) -> String {
+        match &self.0 {
+            Some(c) => container_stderr(c).await,
+            None => String::new(),
+        }
+    }
+
+    /// Reads stdout and stderr until a line for which `announced` gives an address, within `within`.
+    pub async fn wait_line(
+        &self,
+        announced: impl Fn(&str) -> Option<String>,
+        within: Duration,
+    ) -> Result<String, RuntimeError> {
+        let Some(container) = &self.0 else {
+            return Err(RuntimeError::BackendUnhealthy(
+                "the container was removed".to_string(),
+            ));
+        };
+        let mut out = container.stdout(true).lines();
+        let mut err = container.stderr(true).lines();
+        let read = async {
+            let (mut out_open, mut err_open) = (true, true);
+            while out_open || err_open {
+                let line = tokio::select! {
+                    l = out.next_line(), if out_open => l.ok().flatten().or_else(|| { out_open = false; None }),
+                    l = err.next_line(), if err_open => l.ok().flatten().or_else(|| { err_open = false; None }),
+                };
+                if let Some(addr) = line.and_then(|l: String| announced(&l)) {
+                    return Some(addr);
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(within, read).await {
+            Ok(Some(addr)) => Ok(addr),
+            Ok(None) => Err(RuntimeError::BackendExited {
+                status: container.exit_code().await.ok().flatten().map(|c| c as i32),
+                stderr: container_stderr(container).await,
+            }),
+            Err(_) => Err(RuntimeError::BackendUnhealthy(format!(
+                "no announcing line within {} s",
+                within.as_secs()
+            ))),
+        }
     }
 
     /// Removes the container now.
-    pub async fn remove(&mut self) -> Result<(), testcontainers::TestcontainersError> {
+    pub async fn remove(&mut self) -> Result<(), RuntimeError> {
         match self.0.take() {
-            Some(container) => container.rm().await,
+            Some(container) => container
+                .rm()
+                .await
+                .map_err(|e| docker_err("remove a container", e)),
             None => Ok(()),
         }
     }
@@ -180,7 +241,7 @@ pub async fn start_backend_container(
     env: Vec<(String, String)>,
     host_root: &str,
     container_root: &str,
-) -> Result<ContainerAsync<GenericImage>, RuntimeError> {
+) -> Result<OwnedContainer, RuntimeError> {
     let (name, tag) = split_image(image);
     let mut request = GenericImage::new(name, tag)
         .with_network("host")
@@ -194,14 +255,17 @@ pub async fn start_backend_container(
         .with_host_config_modifier(|hc| hc.init = Some(true))
         .start()
         .await
+        .map(OwnedContainer::new)
         .map_err(|e| docker_err(&format!("start a container of {image}"), e))
 }
 
 /// Everything the container wrote to stderr so far.
-pub async fn container_stderr(container: &ContainerAsync<GenericImage>) -> String {
-    container
-        .stderr_to_vec()
-        .await
+async fn container_stderr(container: &ContainerAsync<GenericImage>) -> String {
+    lossy(container.stderr_to_vec().await.ok())
+}
+
+fn lossy(bytes: Option<Vec<u8>>) -> String {
+    bytes
         .map(|v| String::from_utf8_lossy(&v).into_owned())
         .unwrap_or_default()
 }

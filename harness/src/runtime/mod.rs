@@ -9,6 +9,10 @@
 //! account with different passwords, which gets its own server. Backends are never shared.
 
 pub mod db;
+#[cfg(feature = "docker")]
+pub mod docker;
+#[cfg(not(feature = "docker"))]
+#[path = "docker_off.rs"]
 pub mod docker;
 pub mod local;
 pub mod process;
@@ -21,16 +25,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use testcontainers::{ContainerAsync, GenericImage};
-use tokio::io::AsyncBufReadExt;
-
 pub use profile::{BackendProfile, SchemaSource};
 
 use db::{ServerAddr, ServerLedger};
 use process::ChildProcess;
 use sweep::{RUN_ENV, RunDir};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum RuntimeKind {
     /// Docker when an engine answers and the images exist, else local processes.
     Auto,
@@ -189,7 +191,7 @@ impl Runtime {
         servers
             .iter()
             .filter_map(|s| match &s.process {
-                ServerProcess::Docker(c) => c.container.get().map(|c| c.id().to_string()),
+                ServerProcess::Docker(c) => c.container.id(),
                 ServerProcess::Local(_) => None,
             })
             .collect()
@@ -295,7 +297,11 @@ async fn resolve_kind(
     let engine = kind != RuntimeKind::Local && docker::engine_answers().await;
     let images = |engine: bool| async move {
         if !engine {
-            return Err("no docker engine answers".to_string());
+            return Err(if cfg!(feature = "docker") {
+                "no docker engine answers".to_string()
+            } else {
+                "built without the `docker` cargo feature".to_string()
+            });
         }
         let mariadb = format!("{}:{}", docker::MARIADB_IMAGE.0, docker::MARIADB_IMAGE.1);
         if !docker::image_exists(&mariadb).await {
@@ -575,14 +581,7 @@ impl BackendInstance {
             Running::Local { .. } => {
                 std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
             }
-            Running::Docker(c) => match c.get() {
-                Some(c) => c
-                    .stdout_to_vec()
-                    .await
-                    .map(|v| String::from_utf8_lossy(&v).into_owned())
-                    .unwrap_or_default(),
-                None => String::new(),
-            },
+            Running::Docker(c) => c.stdout().await,
         }
     }
 
@@ -606,17 +605,14 @@ impl BackendInstance {
         match &self.running {
             Running::Stopped => String::new(),
             Running::Local { stderr, .. } => std::fs::read_to_string(stderr).unwrap_or_default(),
-            Running::Docker(c) => match c.get() {
-                Some(c) => docker::container_stderr(c).await,
-                None => String::new(),
-            },
+            Running::Docker(c) => c.stderr().await,
         }
     }
 
     /// Id of the backend container (None for local or when stopped), for leak checks.
     pub fn container_id(&self) -> Option<String> {
         match &self.running {
-            Running::Docker(c) => c.get().map(|c| c.id().to_string()),
+            Running::Docker(c) => c.id(),
             _ => None,
         }
     }
@@ -637,10 +633,7 @@ impl BackendInstance {
                 child.stop(Duration::from_secs(5)).await;
             }
             Running::Docker(mut owned) => {
-                owned.remove().await.map_err(|e| RuntimeError::Docker {
-                    what: "remove the backend container".to_string(),
-                    message: e.to_string(),
-                })?;
+                owned.remove().await?;
             }
         }
         Ok(())
@@ -697,10 +690,14 @@ impl BackendInstance {
                     docker::start_backend_container(&image, args, env, &host_root, &profile.root)
                         .await?;
                 let announced = match &profile.ready_line {
-                    Some(prefix) => Some(wait_container_line(&container, prefix).await?),
+                    Some(prefix) => Some(
+                        container
+                            .wait_line(|l| profile::announced_address(l, prefix), READY_TIMEOUT)
+                            .await?,
+                    ),
                     None => None,
                 };
-                self.running = Running::Docker(Box::new(docker::OwnedContainer::new(container)));
+                self.running = Running::Docker(Box::new(container));
                 self.finish_launch(announced, port).await
             }
             _ => {
@@ -860,38 +857,6 @@ async fn wait_child_line(child: &mut ChildProcess, prefix: &str) -> Result<Strin
             child.stop(Duration::from_secs(2)).await;
             Err(None)
         }
-    }
-}
-
-async fn wait_container_line(
-    container: &ContainerAsync<GenericImage>,
-    prefix: &str,
-) -> Result<String, RuntimeError> {
-    let mut out = container.stdout(true).lines();
-    let mut err = container.stderr(true).lines();
-    let read = async {
-        let (mut out_open, mut err_open) = (true, true);
-        while out_open || err_open {
-            let line = tokio::select! {
-                l = out.next_line(), if out_open => l.ok().flatten().or_else(|| { out_open = false; None }),
-                l = err.next_line(), if err_open => l.ok().flatten().or_else(|| { err_open = false; None }),
-            };
-            if let Some(addr) = line.and_then(|l| profile::announced_address(&l, prefix)) {
-                return Some(addr);
-            }
-        }
-        None
-    };
-    match tokio::time::timeout(READY_TIMEOUT, read).await {
-        Ok(Some(addr)) => Ok(addr),
-        Ok(None) => Err(RuntimeError::BackendExited {
-            status: container.exit_code().await.ok().flatten().map(|c| c as i32),
-            stderr: docker::container_stderr(container).await,
-        }),
-        Err(_) => Err(RuntimeError::BackendUnhealthy(format!(
-            "no line containing {prefix:?} within {} s",
-            READY_TIMEOUT.as_secs()
-        ))),
     }
 }
 

@@ -27,7 +27,8 @@ use super::net::{Network, connect_tcp, resolve_rtmp};
 use super::shown::{PUSH_CONNECT_FAIL, PUSH_DNS_FAIL, PUSH_HANDSHAKE_FAIL, PUSH_SERVER_DISCONNECT};
 
 /// Which RTMP publisher the app uses.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Pusher {
     /// Our own publisher: fast, no external tool.

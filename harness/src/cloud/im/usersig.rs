@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
@@ -346,7 +346,7 @@ pub struct V1PublicKey {
 impl From<&VerifyingKey> for V1PublicKey {
     fn from(key: &VerifyingKey) -> Self {
         Self {
-            sec1: key.to_sec1_point(false).as_bytes().into(),
+            sec1: key.to_encoded_point(false).as_bytes().into(),
         }
     }
 }
