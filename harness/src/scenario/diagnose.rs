@@ -4,6 +4,11 @@
 //! and tickets are ranked apart; entries with the same score are reported as a tie, not ordered by name. When the
 //! best score is weak the diagnosis abstains instead of naming an item.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
 use super::knowledge::{self, Entry, Kind, Signal};
 use super::model::Scenario;
 
@@ -86,10 +91,11 @@ pub fn diagnose(text: &str) -> Diagnosis {
 pub fn diagnose_with(table: &[Entry], extra: &[Scenario], text: &str) -> Diagnosis {
     let extra_entries = uncovered(table, extra);
     let lines: Vec<&str> = text.lines().collect();
+    let messages: Vec<Cow<str>> = lines.iter().map(|l| message_of(l)).collect();
     let mut faq = Vec::new();
     let mut tickets = Vec::new();
     for e in table.iter().chain(extra_entries.iter()) {
-        if let Some(m) = score(e, &lines) {
+        if let Some(m) = score(e, &lines, &messages) {
             match e.kind {
                 Kind::Faq => faq.push(m),
                 Kind::Ticket => tickets.push(m),
@@ -134,11 +140,46 @@ pub fn diagnose_with(table: &[Entry], extra: &[Scenario], text: &str) -> Diagnos
     }
 }
 
-fn score(e: &Entry, lines: &[&str]) -> Option<Match> {
+/// The message of a log line without the metadata its logger puts in front: logcat's date, time, pid and tid
+/// (`12-04 10:00:01.222  3004  3050 I Tag: msg`, `I/Tag( 3004): msg`), NSLog's `2017-12-04 10:00:01.222
+/// App[3004:1200]`, PHP's `[04-Dec-2017 10:00:01 UTC]`. A pid or a millisecond field that happens to read 3004 or
+/// 404 is no evidence.
+fn message_of(line: &str) -> Cow<'_, str> {
+    static PREFIX: OnceLock<Regex> = OnceLock::new();
+    static BRIEF: OnceLock<Regex> = OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        Regex::new(concat!(
+            r"^\s*(?:",
+            // a date and time (logcat's has no year), then logcat's pid, tid and level or NSLog's process[pid:tid]
+            r"\[?(?:\d{4}[-/])?\d\d[-/]\d\d[ T]\s*\d\d:\d\d:\d\d(?:[.,:]\d+)?(?:\s*[+-]\d{4}|Z)?\]?",
+            r"(?:\s+\d+\s+\d+\s+[VDIWEFA]\s|\s+[\w.\- ]{1,64}\[\d+:[0-9a-fA-Fx]+\])?",
+            // PHP's error_log
+            r"|\[\d\d-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d[^\]]{0,40}\]",
+            r")",
+        ))
+        .unwrap_or_else(|e| panic!("log prefix pattern: {e}"))
+    });
+    // logcat's brief format keeps the tag and drops the pid: `E/Tag( 3004): msg` -> `E/Tag: msg`.
+    let brief = BRIEF.get_or_init(|| {
+        Regex::new(r"^\s*([VDIWEFA]/[^(:]{1,64}?)\s*\(\s*\d+\)")
+            .unwrap_or_else(|e| panic!("logcat brief pattern: {e}"))
+    });
+    if let Some(c) = brief.captures(line) {
+        let end = c.get(0).map_or(0, |m| m.end());
+        let tag = c.get(1).map_or("", |m| m.as_str());
+        return Cow::Owned(format!("{tag}{}", &line[end..]));
+    }
+    match prefix.find(line) {
+        Some(m) => Cow::Borrowed(&line[m.end()..]),
+        None => Cow::Borrowed(line),
+    }
+}
+
+fn score(e: &Entry, lines: &[&str], messages: &[Cow<str>]) -> Option<Match> {
     let mut total = 0.0;
     let mut found: Vec<Evidence> = Vec::new();
     for s in &e.signals {
-        let hits: Vec<usize> = lines
+        let hits: Vec<usize> = messages
             .iter()
             .enumerate()
             .filter(|(_, l)| s.pattern.is_match(l))
@@ -148,6 +189,10 @@ fn score(e: &Entry, lines: &[&str]) -> Option<Match> {
             continue;
         }
         total += s.weight;
+        // Counter-evidence lowers the score but is not quoted as a reason for the entry.
+        if s.weight < 0.0 {
+            continue;
+        }
         for i in hits {
             if found.len() < QUOTED && found.iter().all(|f| f.line != i + 1) {
                 found.push(Evidence {
@@ -253,6 +298,51 @@ mod tests {
     fn a_bare_404_or_a_healthy_push_is_no_evidence() {
         let d = diagnose("10:04:04 GET /favicon.ico 404\nPush begins\nonPushEvent 1002");
         assert!(!d.confident && d.best.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn a_pid_or_a_time_is_not_a_code() {
+        assert_eq!(
+            message_of("12-04 13:00:00.100  3004  3050 I TXLivePusher: go"),
+            "TXLivePusher: go"
+        );
+        assert_eq!(message_of("I/Tag( 3004): go"), "I/Tag: go");
+        assert_eq!(
+            message_of("2017-12-04 15:10:02.554 XiaoZhiBo[3004:9911] go"),
+            " go"
+        );
+        assert_eq!(message_of("[04-Dec-2017 10:22:31 Asia/Shanghai] go"), " go");
+        let d = diagnose("12-04 13:00:00.100  3004  3051 I TCPusherMgr: Push begins");
+        assert!(!d.confident, "{d:?}");
+        let d = diagnose("order 20171204-0097 at 04:04:04, tracking 70012-404-133");
+        assert!(!d.confident, "{d:?}");
+    }
+
+    #[test]
+    fn a_network_error_about_a_tencent_host_is_not_the_backend_address() {
+        let d = diagnose(
+            "E/Glide: java.net.UnknownHostException: Unable to resolve host \"b-1252033264.file.myqcloud.com\"",
+        );
+        assert_eq!(d.best, ["5"]);
+        let d = diagnose(
+            "E/TCHttpEngine: java.net.UnknownHostException: Unable to resolve host \"live.example.com\"",
+        );
+        assert_eq!(d.best, ["2.4"]);
+    }
+
+    #[test]
+    fn a_backend_said_to_be_right_points_at_the_app_copy() {
+        let d = diagnose(
+            "OutDefine.php is correct, uploads still fail: ERROR_PROXY_SIGN_BUCKET_NOTMATCH",
+        );
+        assert_eq!(d.best, ["2.2"]);
+        let found = &d
+            .faq
+            .iter()
+            .find(|m| m.key == "1.5")
+            .expect("1.5 still listed")
+            .found;
+        assert_eq!(found.len(), 1, "counter-evidence is not quoted as a reason");
     }
 
     #[test]

@@ -45,11 +45,13 @@ const MEDIUM: f64 = 1.5;
 const HINT: f64 = 1.0;
 
 /// The SDK's refusal of a push: event 3004 (its Chinese text and the FAQ's English), the reconnects, then -1307.
-const PUSH_REFUSED: &str = r"\b3004\b|RTMP服务器主动断开|server actively disconnect|PUSH_WARNING_SERVER_DISCONNECT|-1307\b|PUSH_ERR_NET_DISCONNECT|多次重连抢救无效|push(es)? (is |are |gets? )?(refused|rejected|disconnected)";
-const NO_REPLAY: &str = r"no replay yet|暂无回放|回放列表.{0,12}(空|没有)|没有回放|回放生成不了|no (playback|replay)s? (record|appears|yet)|no playback appears|(playback|replay) list.{0,30}(empty|nothing)|not appear in the playback list|no playback record";
+const PUSH_REFUSED: &str = r"⟨3004⟩|RTMP服务器主动断开|(RTMP )?server (actively disconnect|disconnected actively|closed the connection)|PUSH_WARNING_SERVER_DISCONNECT|⟨-1307⟩|PUSH_ERR_NET_DISCONNECT|多次重连抢救无效|push(es)? (is |are |gets? )?(refused|rejected|disconnected)|推流.{0,6}(被拒|断开)";
+const NO_REPLAY: &str = r"no replay yet|暂无回放|回放列表.{0,12}(空|没有)|没有回放|回放生成不了|(没有|无|不).{0,6}生成.{0,4}回放|回放.{0,10}(看不到|不显示|没有|为空)|no (playback|replay)s? (record|appears|yet)|no playback appears|(playback|replay) list.{0,30}(empty|nothing)|(nothing|no record|never).{0,40}(replay|playback) list|(replay|playback|recording)s? (never|don't|do not|doesn't|does not) (show|appear)|not appear in the playback list|no playback record|tape_data.{0,30}(empty|no rows|nothing)";
 const LOGIN_FAILED: &str = r"login failed|登录失败|login fails";
-const BUCKET_MISSING: &str = r"BUCKET_NOTEXIST|bucket ?notexist|(^|[^\w.-])-133\b|bucket cannot be found|bucket not found|找不到.{0,4}bucket|bucket.{0,4}不存在";
-const COS_APPID: &str = r"APPID_USERID_NOTMATCH|ERROR_PROXY_AUTH_APPID|code.{0,3}-6[12]\b";
+const BUCKET_MISSING: &str = r"BUCKET_NOTEXIST|bucket ?notexist|⟨-133⟩|bucket cannot be found|bucket not found|找不到.{0,4}bucket|bucket.{0,4}不存在";
+const COS_APPID: &str = r"APPID_USERID_NOTMATCH|ERROR_PROXY_AUTH_APPID|code.{0,3}⟨-6[12]⟩";
+/// The customer says the backend side is right, which points at the app's copy of the same setting.
+const BACKEND_IS_FINE: &str = r"(backend|server|OutDefine(\.php)?)\W.{0,40}(is |are )?(correct|fine|right|ok\b|works)|后台.{0,12}(正确|没问题|正常|都对)";
 const COS_BUCKET_SIGN: &str =
     r"SIGN_BUCKET_NOTMATCH|bucket与签名中的bucket不匹配|bucket (does not|doesn't) match the sign";
 
@@ -67,12 +69,12 @@ const SPECS: &[Spec] = &[
         key: "1.1",
         kind: Kind::Faq,
         title: "appid or bizid wrong in OutDefine.php",
-        answer: "The generated push address is invalid and Tencent Cloud refuses the push: set APP_ID and BIZID in OutDefine.php to the console's values.",
+        answer: "The generated push address is invalid and Tencent Cloud refuses the push: set APP_ID and APP_BIZID in OutDefine.php to the console's values.",
         scenarios: &["faq-1.1-app-bizid", "faq-1.1-app-id"],
         signals: &[
             (PUSH_REFUSED, STRONG),
             (
-                r"unknown bizid|bizid\W{0,3}\w*\W{0,3}(is )?(wrong|incorrect|invalid|mismatch)|(wrong|incorrect|invalid) bizid|bizid.{0,60}(different|不一致|不对|填错)",
+                r"unknown bizid|bizid\W{0,3}\w*\W{0,3}(is )?(wrong|incorrect|invalid|mismatch)|(wrong|incorrect|invalid) (bizid|appid)|bizid.{0,60}(different|不一致|不对|填错)|(APP_BIZID|bizid|直播码).{0,40}(改|填|设|set|changed|put)|appid.{0,20}(push domain|推流域名)",
                 STRONG,
             ),
             (
@@ -122,7 +124,7 @@ const SPECS: &[Spec] = &[
         signals: &[
             (NO_REPLAY, 2.5),
             (
-                r#"unknown column|data too long|incorrect (integer|string|datetime) value|doesn't have a default value|"code"\s*:\s*2003|createDB|tape_data.{0,40}(fail|error)|insert.{0,60}tape_data.{0,60}fail"#,
+                r#"unknown column|data too long|incorrect (integer|string|datetime|decimal) value|doesn't have a default value|out of range value|Table '[\w.]*tape_data' doesn't exist|(errno|error)\s*[:=]?\s*⟨(1054|1146|1264|1364|1366|1406)⟩|SQLSTATE\[(42S22|42S02|22001|22003|HY000)\]: .{0,30}(column|table|data|value)|"code"\s*:\s*2003|createDB|tape_data.{0,40}(fail|error)|insert.{0,60}tape_data.{0,60}fail"#,
                 STRONG,
             ),
         ],
@@ -136,7 +138,7 @@ const SPECS: &[Spec] = &[
         signals: &[
             (NO_REPLAY, 2.5),
             (
-                r"callback (url|address)|回调地址|回调 ?url|no request to .{0,40}callback|nothing from Tencent|never (receive|got|get).{0,30}callback|(没|从来没|未)收到.{0,10}回调|收不到.{0,6}回调|Live_callback\.php.{0,40}\b404\b",
+                r"callback (url|address)|回调地址|回调 ?url|回调.{0,4}(没|不)(有)?(进来|到)|no request to .{0,40}callback|nothing from Tencent|never (receive|got|get|calls?|called).{0,30}(callback|it\b)|(没|从来没|未)收到.{0,10}回调|收不到.{0,6}回调|Live_callback\.php.{0,40}\b404\b|(event|message) notification (url|address)|消息通知.{0,4}(地址|url)",
                 STRONG,
             ),
         ],
@@ -145,26 +147,34 @@ const SPECS: &[Spec] = &[
         key: "1.4",
         kind: Kind::Faq,
         title: "COS APPID wrong in OutDefine.php",
-        answer: "The backend signs COS uploads for another APPID: set COS_APPID in OutDefine.php to the COS console's APPID.",
+        answer: "The backend signs COS uploads for another APPID: set COSKEY_APPID in OutDefine.php to the COS console's APPID.",
         scenarios: &["faq-1.4-cos-appid"],
-        signals: &[(COS_APPID, STRONG), (r"COS_APPID|OutDefine", HINT)],
+        signals: &[
+            (COS_APPID, STRONG),
+            (r"COSKEY_APPID|OutDefine", HINT),
+            (BACKEND_IS_FINE, -HINT),
+        ],
     },
     Spec {
         key: "1.5",
         kind: Kind::Faq,
         title: "COS bucket name wrong in OutDefine.php",
-        answer: "The signature names another bucket than the upload: set COS_BUCKET in OutDefine.php to the bucket the app uploads to.",
+        answer: "The signature names another bucket than the upload: set COSKEY_BUCKET in OutDefine.php to the bucket the app uploads to.",
         scenarios: &["faq-1.5-cos-bucket"],
-        signals: &[(COS_BUCKET_SIGN, STRONG), (r"COS_BUCKET|OutDefine", HINT)],
+        signals: &[
+            (COS_BUCKET_SIGN, STRONG),
+            (r"COSKEY_BUCKET|OutDefine", HINT),
+            (BACKEND_IS_FINE, -HINT),
+        ],
     },
     Spec {
         key: "1.6",
         kind: Kind::Faq,
         title: "COS SecretId wrong in OutDefine.php",
-        answer: "COS knows no such SecretId: copy the SecretId paired with COS_SECRETKEY from the console into COS_SECRETID.",
+        answer: "COS knows no such SecretId: copy the SecretId paired with COSKEY_SECRECTKEY from the console into COSKEY_SECRECTID (the names keep the demo's spelling).",
         scenarios: &["faq-1.6-cos-secretid"],
         signals: &[(
-            r"SECRETID_NOEXIST|secret ?id (not exist|does not exist|not found|无效|不存在)",
+            r"SECRETID_NOEXIST|secret ?id (not exist|does not exist|not found|无效|不存在)|COSKEY_SECRE?C?TID.{0,30}(wrong|错|不对)",
             STRONG,
         )],
     },
@@ -172,11 +182,11 @@ const SPECS: &[Spec] = &[
         key: "1.7",
         kind: Kind::Faq,
         title: "COS SecretKey wrong in OutDefine.php",
-        answer: "The upload signature does not verify (-97 ERROR_PROXY_AUTH_FAILED): copy the SecretKey paired with COS_SECRETID into COS_SECRETKEY.",
+        answer: "The upload signature does not verify (-97 ERROR_PROXY_AUTH_FAILED): copy the SecretKey paired with COSKEY_SECRECTID into COSKEY_SECRECTKEY.",
         scenarios: &["faq-1.7-cos-secretkey"],
         signals: &[
-            (r"ERROR_PROXY_AUTH_FAILED|(^|[^\w.-])-97\b", STRONG),
-            (r"secret ?key", HINT),
+            (r"ERROR_PROXY_AUTH_FAILED|⟨-97⟩", STRONG),
+            (r"secret ?key|COSKEY_SECRE?C?TKEY", HINT),
         ],
     },
     Spec {
@@ -187,7 +197,7 @@ const SPECS: &[Spec] = &[
         scenarios: &["faq-2.1-im-sdkappid", "faq-2.1-im-account-type"],
         signals: &[
             (
-                r"\b(70009|70011|70012|70013|70014|70015|70020|70140|70145)\b",
+                r"⟨(70009|70011|70012|70013|70014|70015|70016|70020|70140|70145)⟩",
                 STRONG,
             ),
             (
@@ -196,7 +206,7 @@ const SPECS: &[Spec] = &[
             ),
             (LOGIN_FAILED, MEDIUM),
             (
-                r"kTCIMSDKAppId|kTCIMSDKAccountType|account ?type|acctype",
+                r"kTCIMSDKAppId|kTCIMSDKAccountType|IMSDK_APPID|IMSDK_ACCOUNT_TYPE|account ?type|acctype|sdk ?app ?id|云通信|\bIM\b.{0,20}(console|控制台)",
                 HINT,
             ),
         ],
@@ -210,7 +220,11 @@ const SPECS: &[Spec] = &[
         signals: &[
             (COS_APPID, STRONG),
             (COS_BUCKET_SIGN, STRONG),
-            (r"kTCCOSAppId|kTCCOSBucket|TCConstants", HINT),
+            (
+                r"kTCCOSAppId|kTCCOSBucket|TCConstants|\bCOS_APPID\b|\bCOS_BUCKET\b|(in|on) the app|app side|终端|客户端|\bAPP\b.{0,6}(里|中|配置)",
+                HINT,
+            ),
+            (BACKEND_IS_FINE, HINT),
         ],
     },
     Spec {
@@ -223,7 +237,7 @@ const SPECS: &[Spec] = &[
             (BUCKET_MISSING, STRONG),
             (r"do not have permission to get URL '/files/v2/", 3.5),
             (
-                r"kTCCOSRegion|COS_REGION|\bregion\b|地域|\b(gz|sh|tj|sgp)\.file\.myqcloud\.com",
+                r"kTCCOSRegion|COS_REGION|COSEndPoint|\bregion\b|地域|华南|华东|华北|广州|上海|天津|\b(gz|sh|tj|sgp)\.file\.myqcloud\.com|cos(gz|sh|tj|sgp)\.myqcloud",
                 HINT,
             ),
         ],
@@ -251,10 +265,18 @@ const SPECS: &[Spec] = &[
         scenarios: &["faq-2.4-server-addr"],
         signals: &[
             (
-                r"TimeoutError|NSURLErrorDomain.{0,20}-100[1-4]\b|Code=-100[1-4]\b|request timed out|请求超时|连接服务器失败|SocketTimeoutException|ConnectException|UnknownHostException|Could not connect to the server|failed to connect to|kHttpServerAddr",
+                r"TimeoutError|NoConnectionError|NSURLErrorDomain.{0,20}⟨-100[1-4]⟩|Code=⟨-100[1-4]⟩|request timed out|请求超时|连接服务器失败|SocketTimeoutException|ConnectException|UnknownHostException|NoRouteToHostException|Could not connect to the server|hostname could not be found|failed to connect to|No route to host|ECONNREFUSED|EHOSTUNREACH|kHttpServerAddr|SVR_POST_URL",
                 STRONG,
             ),
-            (r"timed out|time ?out|超时|connection refused", MEDIUM),
+            (
+                r"timed out|time ?out|超时|connection refused|interface\.php.{0,40}\b404\b|HTTP Req error, error code:\s*404",
+                MEDIUM,
+            ),
+            // A network error about a Tencent host (COS, its CDN, the ingest) is not about the backend's address.
+            (
+                r"(UnknownHostException|Unable to resolve host|failed to connect|hostname could not be found|timed out).{0,120}myqcloud\.com",
+                -STRONG,
+            ),
         ],
     },
     Spec {
@@ -265,7 +287,7 @@ const SPECS: &[Spec] = &[
         scenarios: &["faq-4-db-password"],
         signals: &[
             (
-                r"HTTP Req error, error code:\s*500|internal server error|Access denied for user|mysqli_connect|\(HY000/1045\)|SQLSTATE\[HY000\] \[(1045|2002)\]|Can't connect to (local )?MySQL|cdn\.route\.ini",
+                r"HTTP Req error, error code:\s*500|internal server error|服务器内部错误|Access denied for user|mysqli_connect|\((HY000|42000)/(1044|1045|1049|2002)\)|SQLSTATE\[(HY000|42000)\] \[(1044|1045|1049|2002)\]|Unknown database|Can't connect to (local )?MySQL|cdn\.route\.ini|\[\s*DB\s*\].{0,40}(PASSWD|USER|HOST)",
                 STRONG,
             ),
             (r"(HTTP|status|error code)\W{0,3}500\b", MEDIUM),
@@ -279,10 +301,17 @@ const SPECS: &[Spec] = &[
         scenarios: &["faq-5-cdn-off"],
         signals: &[
             (
-                r"域名加速|domain (name )?acceleration|CDN acceleration|(download|load|下载|加载).{0,40}(fail|失败|不了).{0,80}file\.myqcloud\.com|file\.myqcloud\.com.{0,80}\b(404|403)\b|(cover|avatar|头像|封面).{0,30}download failed|download(ing)? the access_url|下载不了|显示不出来|never shows",
+                r"域名加速|domain (name )?acceleration|CDN acceleration|(download|load|下载|加载).{0,40}(fail|失败|不了).{0,80}file\.myqcloud\.com|file\.myqcloud\.com.{0,80}\b(404|403)\b|(cover|avatar|头像|封面).{0,30}download failed|download(ing)? the access_url|下载不了|下载不下来|显示不出来|不显示|加载失败|never shows|(isn't|is not|not) (displayed|shown)",
                 STRONG,
             ),
-            (r"access_url|upload.{0,30}succe|上传成功", HINT),
+            (
+                r"(UnknownHostException|Unable to resolve host|could not be found|failed to connect|Load failed for).{0,120}file\.myqcloud\.com",
+                STRONG,
+            ),
+            (
+                r"access_url|upload.{0,30}(succe|\bok\b|fine|works)|上传成功",
+                HINT,
+            ),
         ],
     },
     Spec {
@@ -293,10 +322,14 @@ const SPECS: &[Spec] = &[
         scenarios: &["faq-7-register-too-often"],
         signals: &[
             (
-                r"rejected for security reason|被安全打击|security strike|ACCOUNT_FREQ_LIMIT|操作太频繁|(register|registration).{0,30}too (often|frequent)",
+                r"rejected for security reason|blocked for security reason|被安全打击|security strike|ACCOUNT_FREQ_LIMIT|ACCOUNT_REGISTER_TOOMANY|操作太频繁|达到最大注册次数|注册.{0,10}(太频繁|频繁|次数|上限)|(register|registration|sign-?up)s?.{0,30}too (often|frequent|many)|too many (registrations|sign-?ups)",
                 STRONG,
             ),
             (LOGIN_FAILED, MEDIUM),
+            (
+                r"OnStrAccRegFail|TLSStrAccReg|注册失败|registration fail|can't register|cannot register",
+                MEDIUM,
+            ),
         ],
     },
     Spec {
@@ -347,10 +380,7 @@ const SPECS: &[Spec] = &[
         title: "the COS signature is expired on arrival (clock skew)",
         answer: "The backend's clock and COS's disagree: synchronise the backend host's clock (NTP).",
         scenarios: &["ticket-cos-clock-skew"],
-        signals: &[(
-            r"AUTH_EXPIRED|(^|[^\w.-])-96\b|clock skew|时间不同步|时钟",
-            STRONG,
-        )],
+        signals: &[(r"AUTH_EXPIRED|⟨-96⟩|clock skew|时间不同步|时钟", STRONG)],
     },
     Spec {
         key: "ticket-backend-down-callback",
@@ -382,13 +412,21 @@ pub fn builtin() -> &'static [Entry] {
                     .iter()
                     .map(|(p, w)| Signal {
                         // The table's patterns are constants checked by the tests below.
-                        pattern: case_insensitive(p).unwrap_or_else(|e| panic!("{p}: {e}")),
+                        pattern: case_insensitive(&expand_codes(p))
+                            .unwrap_or_else(|e| panic!("{p}: {e}")),
                         weight: *w,
                     })
                     .collect(),
             })
             .collect()
     })
+}
+
+/// Patterns write a numeric code as `⟨-97⟩`: it counts only as a number of its own, not inside a longer number,
+/// a date (`20171204-0097`), a dotted or colon time (`04:04.404`) or an id (`70012-404-133`).
+fn expand_codes(p: &str) -> String {
+    p.replace('⟨', r"(?:^|[^\w.\-])(?:")
+        .replace('⟩', r")(?:$|[^\w\-:.]|[:.](?:$|\D))")
 }
 
 /// A pattern matched without regard to case.
@@ -405,7 +443,7 @@ mod tests {
         for s in SPECS {
             assert!(!s.scenarios.is_empty(), "{}", s.key);
             for (p, _) in s.signals {
-                assert!(case_insensitive(p).is_ok(), "{p}");
+                assert!(case_insensitive(&expand_codes(p)).is_ok(), "{p}");
             }
         }
         assert_eq!(builtin().len(), SPECS.len());
