@@ -233,3 +233,107 @@ impl std::fmt::Display for Scenarioish<'_> {
         )
     }
 }
+
+/// `support_corpus/check_blind/`: deployment files written by hand the way customers fill them in (quoting,
+/// comments of every kind, guards, `const`, BOM, CRLF, tabs, `[ DB ]`, another `INC`, iOS `static const`,
+/// Android enums, concatenations and declarations over two lines). Each case directory holds the files that
+/// differ from a healthy deployment; `broken.tsv` turns one value of a case wrong.
+fn blind_case(case: &str, edit: Option<(&str, &str, &str)>) -> Vec<check::Finding> {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support_corpus/check_blind");
+    let t = Tenant::healthy();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), &t, &Mutations::default(), Form::Ios);
+    let case_dir = corpus.join(case);
+    let mut terminal = dir.path().join("TCConstants.h");
+    for file in files_under(&case_dir) {
+        let rel = file.strip_prefix(&case_dir).expect("inside the case");
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&file, &to).expect("copy");
+        if rel.to_string_lossy().starts_with("TCConstants.") {
+            terminal = to;
+        }
+    }
+    if let Some((file, find, replace)) = edit {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("case file");
+        assert!(text.contains(find), "{case}/{file}: no {find:?} to replace");
+        std::fs::write(&path, text.replacen(find, replace, 1)).expect("write");
+    }
+    let d = Deployment::load(dir.path(), Some(&terminal)).expect("loads");
+    check::check(&d, Some(&t))
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("case dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn blind_cases() -> Vec<String> {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support_corpus/check_blind");
+    let mut cases: Vec<String> = std::fs::read_dir(corpus)
+        .expect("corpus")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    cases
+}
+
+#[test]
+fn blind_valid_variants_raise_no_alarm() {
+    let cases = blind_cases();
+    assert!(cases.len() >= 15, "corpus too small");
+    let alarms: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let f = blind_case(case, None);
+            (!f.is_empty()).then(|| format!("{case}: {f:#?}"))
+        })
+        .collect();
+    println!(
+        "check blind corpus: {} valid variants, {} false alarms",
+        cases.len(),
+        alarms.len()
+    );
+    assert!(alarms.is_empty(), "false alarms:\n{}", alarms.join("\n"));
+}
+
+#[test]
+fn blind_single_misconfigurations_are_found_with_their_faq_item_and_only_it() {
+    let index = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support_corpus/check_blind/broken.tsv"),
+    )
+    .expect("broken.tsv");
+    let (mut total, mut wrong) = (0usize, Vec::new());
+    for line in index
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [case, file, find, replace, faq] = cols[..] else {
+            panic!("broken.tsv: not five columns: {line}");
+        };
+        total += 1;
+        let f = blind_case(case, Some((file, find, replace)));
+        let items: BTreeSet<&str> = f.iter().map(|x| x.faq).collect();
+        if items != BTreeSet::from([faq]) {
+            wrong.push(format!("{case} {file} {replace:?}: want {faq}, got {f:#?}"));
+        }
+    }
+    println!(
+        "check blind corpus: {total} single misconfigurations, {} found with the right item alone",
+        total - wrong.len()
+    );
+    assert!(total >= 25, "corpus too small");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

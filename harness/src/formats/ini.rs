@@ -76,8 +76,13 @@ fn value_of(v: &str) -> String {
             return rest[..end].to_string();
         }
     }
-    let cut = v.find(';').map_or(v, |i| &v[..i]);
-    cut.trim().to_string()
+    let cut = v.find(';').map_or(v, |i| &v[..i]).trim();
+    // parse_ini_file's normal mode turns these bare words into "1" and "".
+    match cut.to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" => "1".into(),
+        "false" | "off" | "no" | "none" | "null" => String::new(),
+        _ => cut.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +105,16 @@ mod tests {
         assert_eq!(get(&e, "DB", "user").map(|x| x.line), Some(6));
         assert!(has_section(&e, " DB ") && has_section(&e, "INC"));
         assert!(!has_section(&e, "CACHE"));
+    }
+
+    #[test]
+    fn bare_boolean_words_read_as_php_reads_them() {
+        let e = parse("[DB]\na = yes\nb = None ; really\nc = \"no\"\nd = On\n");
+        let v = |k: &str| get(&e, "DB", k).map(|x| x.value.clone());
+        assert_eq!(v("a").as_deref(), Some("1"));
+        assert_eq!(v("b").as_deref(), Some(""));
+        assert_eq!(v("c").as_deref(), Some("no"), "a quoted word is kept");
+        assert_eq!(v("d").as_deref(), Some("1"));
     }
 
     #[test]

@@ -43,14 +43,18 @@ enum Tok {
 /// Every `define` of `src`, in order; text PHP would not run as a define (comments, broken calls) is skipped.
 pub fn parse(src: &str) -> Vec<Define> {
     let toks = lex(src.strip_prefix('\u{feff}').unwrap_or(src));
+    let global = top_level(&toks);
     let mut out = Vec::new();
     for (i, (tok, line)) in toks.iter().enumerate() {
-        if let Tok::Ident(kw) = tok
-            && kw.eq_ignore_ascii_case("define")
-            && let Some(d) = define_at(&toks[i + 1..], *line)
-        {
-            out.push(d);
-        }
+        let Tok::Ident(kw) = tok else { continue };
+        let found = if kw.eq_ignore_ascii_case("define") {
+            define_at(&toks[i + 1..], *line)
+        } else if kw.eq_ignore_ascii_case("const") && global[i] {
+            const_at(&toks[i + 1..], *line)
+        } else {
+            None
+        };
+        out.extend(found);
     }
     out
 }
@@ -71,6 +75,63 @@ pub fn write_integer(name: &str, value: i64) -> String {
     format!("define('{name}', {value});")
 }
 
+/// For each token, whether it stands outside every `class`, `interface`, `trait` or `enum` body: a `const`
+/// there declares a global constant, one inside a class constant.
+fn top_level(toks: &[(Tok, usize)]) -> Vec<bool> {
+    let mut depth_at_class: Vec<i64> = Vec::new();
+    let mut depth = 0i64;
+    let mut pending_class = false;
+    let mut out = Vec::with_capacity(toks.len());
+    for (t, _) in toks {
+        out.push(depth_at_class.is_empty());
+        match t {
+            Tok::Ident(w)
+                if ["class", "interface", "trait", "enum"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            {
+                pending_class = true
+            }
+            Tok::Punct('{') => {
+                depth += 1;
+                if std::mem::take(&mut pending_class) {
+                    depth_at_class.push(depth);
+                }
+            }
+            Tok::Punct('}') => {
+                if depth_at_class.last() == Some(&depth) {
+                    depth_at_class.pop();
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `const NAME = value;` (PHP 5.3+), which defines the same global constant as `define`.
+fn const_at(t: &[(Tok, usize)], line: usize) -> Option<Define> {
+    let name = match (t.first()?, t.get(1)?) {
+        ((Tok::Ident(n), _), (Tok::Punct('='), _)) => n.clone(),
+        _ => return None,
+    };
+    let value = value_at(&t[2..])?;
+    Some(Define { name, value, line })
+}
+
+fn value_at(t: &[(Tok, usize)]) -> Option<Value> {
+    Some(match &t.first()?.0 {
+        Tok::Str(s) => Value::Str(s.clone()),
+        Tok::Ident(b) => Value::Bare(b.clone()),
+        Tok::Punct('-') => match &t.get(1)?.0 {
+            Tok::Ident(b) => Value::Bare(format!("-{b}")),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
 fn define_at(t: &[(Tok, usize)], line: usize) -> Option<Define> {
     let name = match (t.first()?, t.get(1)?) {
         ((Tok::Punct('('), _), (Tok::Str(n), _)) => n.clone(),
@@ -79,15 +140,7 @@ fn define_at(t: &[(Tok, usize)], line: usize) -> Option<Define> {
     if t.get(2)?.0 != Tok::Punct(',') {
         return None;
     }
-    let value = match &t.get(3)?.0 {
-        Tok::Str(s) => Value::Str(s.clone()),
-        Tok::Ident(b) => Value::Bare(b.clone()),
-        Tok::Punct('-') => match &t.get(4)?.0 {
-            Tok::Ident(b) => Value::Bare(format!("-{b}")),
-            _ => return None,
-        },
-        _ => return None,
-    };
+    let value = value_at(t.get(3..)?)?;
     Some(Define { name, value, line })
 }
 
@@ -183,6 +236,16 @@ mod tests {
         assert_eq!(d[1].value.as_text(), "a'b");
         assert_eq!(d[2].value.as_text(), "8888");
         assert_eq!(d[3].value.as_text(), "1");
+    }
+
+    #[test]
+    fn a_global_const_defines_like_define_but_a_class_const_does_not() {
+        let src = "<?php\nconst APP_ID = 1252033264;\nclass Conf { const APP_BIZID = 1; }\n\
+                   const PUSH_URL_KEY = 'k';\n";
+        let d = parse(src);
+        let names: Vec<&str> = d.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["APP_ID", "PUSH_URL_KEY"]);
+        assert_eq!(d[1].line, 4);
     }
 
     #[test]

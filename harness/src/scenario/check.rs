@@ -64,6 +64,10 @@ pub struct Deployment {
     /// Where each setting is written, by the name findings use (`COSKEY_APPID`,
     /// `cdn.route.ini [DB] PASSWD`, `kTCCOSRegion`).
     pub sources: BTreeMap<String, Source>,
+    /// The route file read, relative to the backend root (`conf/cdn.route.ini` unless cdn.inc.ini selects another).
+    pub route_file: String,
+    /// Why cdn.inc.ini selects no route file, if it does not (the default file is read instead).
+    pub route_problem: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,14 +100,11 @@ impl Deployment {
             });
         }
         let outdefine = parse_outdefine(&php);
-        let route_rel = crate::formats::text::read(&backend_root.join("conf/cdn.inc.ini"))
-            .ok()
-            .and_then(|inc| {
-                let inc = parse_ini(&inc);
-                let active = inc.get("COMMON")?.get("INC")?.clone();
-                inc.get(&active)?.get("ROUTE").cloned()
-            })
-            .unwrap_or_else(|| "conf/cdn.route.ini".into());
+        let (route_rel, route_problem) =
+            match crate::formats::text::read(&backend_root.join("conf/cdn.inc.ini")) {
+                Ok(inc) => route_selected(&inc, &mut sources),
+                Err(_) => (DEFAULT_ROUTE.to_string(), None),
+            };
         let ini = read(&backend_root.join(&route_rel))?;
         for e in crate::formats::ini::parse(&ini) {
             sources.insert(
@@ -119,12 +120,14 @@ impl Deployment {
             Some(p) => {
                 let text = read(p)?;
                 let constants = parse_app_constants(&text);
+                let definitions = crate::formats::app_source::parse(&text);
                 for c in ConstantName::ALL {
-                    // The first line naming the constant (by either platform's name) is its definition.
-                    let line = text
-                        .lines()
-                        .position(|l| l.contains(c.ios()) || l.contains(c.android()))
-                        .map(|i| i + 1);
+                    // The last definition is the one the compiler keeps.
+                    let line = definitions
+                        .iter()
+                        .rev()
+                        .find(|d| d.name == c.ios() || d.name == c.android())
+                        .map(|d| d.line);
                     sources.insert(
                         c.ios().to_string(),
                         Source {
@@ -142,9 +145,41 @@ impl Deployment {
             route,
             app,
             sources,
+            route_file: route_rel,
+            route_problem,
         })
     }
 }
+
+const DEFAULT_ROUTE: &str = "conf/cdn.route.ini";
+
+/// The route file cdn.inc.ini selects (`[COMMON] INC` names a section whose `ROUTE` is the file), as the
+/// backend looks it up; when the lookup fails, the default file and why it failed.
+fn route_selected(inc: &str, sources: &mut BTreeMap<String, Source>) -> (String, Option<String>) {
+    let entries = crate::formats::ini::parse(inc);
+    let Some(active) = crate::formats::ini::get(&entries, "COMMON", "INC") else {
+        return (DEFAULT_ROUTE.into(), None);
+    };
+    sources.insert(
+        INC_SETTING.into(),
+        Source {
+            file: "conf/cdn.inc.ini".into(),
+            line: Some(active.line),
+        },
+    );
+    match crate::formats::ini::get(&entries, &active.value, "ROUTE") {
+        Some(route) if !route.value.is_empty() => (route.value.clone(), None),
+        _ => (
+            DEFAULT_ROUTE.into(),
+            Some(format!(
+                "cdn.inc.ini [COMMON] INC = {:?} names no section with a ROUTE: the backend reads no database settings",
+                active.value
+            )),
+        ),
+    }
+}
+
+const INC_SETTING: &str = "cdn.inc.ini [COMMON] INC";
 
 /// `define('NAME', value);` as PHP runs them (a define in a comment does not count; the first define wins).
 pub fn parse_outdefine(text: &str) -> BTreeMap<String, String> {
@@ -257,13 +292,21 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
         }
     }
 
-    match d.route.get("DB") {
-        None => add(
+    // With no route file selected, the file read in its place says nothing about what the backend sees.
+    let route = if let Some(problem) = &d.route_problem {
+        add("4", INC_SETTING, problem.clone());
+        None
+    } else {
+        Some(&d.route)
+    };
+    match route.map(|r| r.get("DB")) {
+        None => {}
+        Some(None) => add(
             "4",
             "cdn.route.ini [DB]",
-            "cdn.route.ini has no [DB] section".into(),
+            format!("{} has no [DB] section", d.route_file),
         ),
-        Some(db) => {
+        Some(Some(db)) => {
             for key in ["HOST", "USER", "PASSWD", "DBNAME"] {
                 if db.get(key).is_none_or(|v| v.is_empty()) {
                     add(
@@ -304,6 +347,12 @@ pub fn check(d: &Deployment, tenant: Option<&Tenant>) -> Vec<Finding> {
             Some(v) => (Some(v.as_str()), "the console's COS APPID"),
             None => (od("COSKEY_APPID"), "the backend's COSKEY_APPID"),
         };
+        // The demo ships both empty; the COS SDK then signs for no bucket at all.
+        for name in ["kTCCOSAppId", "kTCCOSBucket"] {
+            if get(name).is_none() {
+                add("2.2", name, format!("{name} is empty or not set"));
+            }
+        }
         if let (Some(a), Some(b)) = (get("kTCCOSAppId"), appid_ref)
             && a != b
         {

@@ -139,20 +139,15 @@ impl AppConstants {
         }
     }
 
-    /// Reads the constants out of a customer's `TCConstants.h` (or Android `TCConstants.java`).
-    ///
-    /// Understands `#define NAME @"value"`, `#define NAME value`, `static NSString * const NAME = @"value";`
-    /// and Java's `public static final String NAME = "value";`. Constants this app does not use
-    /// (kLivePlayShareAddr, BUGLY_APP_ID, share keys...) are ignored, as the real app ignores them here.
+    /// Reads the constants out of a customer's `TCConstants.h` (or Android `TCConstants.java`) with
+    /// [`crate::formats::app_source`]; the last definition of a name wins, as the preprocessor has it.
+    /// Constants this app does not use (kLivePlayShareAddr, BUGLY_APP_ID, share keys...) are ignored, as the
+    /// real app ignores them here.
     pub fn from_header(text: &str) -> AppConstants {
         let mut constants = AppConstants::default();
-        let mut in_block_comment = false;
-        for raw in text.lines() {
-            let line = strip_comments(raw, &mut in_block_comment);
-            if let Some((name, value)) = parse_definition(&line)
-                && let Some(which) = ConstantName::parse(&name)
-            {
-                *constants.slot_mut(which) = value;
+        for d in crate::formats::app_source::parse(text) {
+            if let Some(which) = ConstantName::parse(&d.name) {
+                *constants.slot_mut(which) = d.value;
             }
         }
         constants
@@ -162,107 +157,12 @@ impl AppConstants {
     pub fn to_header(&self) -> String {
         let mut out = String::from("// TCConstants.h\n\n");
         for c in ConstantName::ALL {
-            out.push_str(&format!(
-                "#define {:<22}@\"{}\"\n",
+            out.push_str(&crate::formats::app_source::write_objc(
                 c.ios(),
-                escape_c(self.value(c))
+                self.value(c),
             ));
+            out.push('\n');
         }
         out
     }
-}
-
-fn escape_c(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Removes `//` line comments and `/* */` block comments that are outside string literals.
-fn strip_comments(line: &str, in_block: &mut bool) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if *in_block {
-            if c == '*' && chars.peek() == Some(&'/') {
-                chars.next();
-                *in_block = false;
-            }
-            continue;
-        }
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                if let Some(next) = chars.next() {
-                    out.push(next);
-                }
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '/' if chars.peek() == Some(&'/') => break,
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                *in_block = true;
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// `(name, value)` of one definition line, or `None`.
-fn parse_definition(line: &str) -> Option<(String, String)> {
-    let line = line.trim();
-    if let Some(rest) = line.strip_prefix("#define") {
-        let rest = rest.trim_start();
-        let name_end = rest.find(|c: char| c.is_whitespace())?;
-        let (name, value) = rest.split_at(name_end);
-        return Some((name.to_string(), literal_value(value.trim())?));
-    }
-    // `static NSString * const NAME = @"v";`, `NSString *const NAME = @"v";`,
-    // `public static final String NAME = "v";`, `static final int NAME = 1;`
-    let (lhs, rhs) = line.split_once('=')?;
-    let name = lhs
-        .trim()
-        .rsplit(|c: char| c.is_whitespace() || c == '*')
-        .next()?;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    let value = rhs.trim().trim_end_matches(';').trim();
-    Some((name.to_string(), literal_value(value)?))
-}
-
-/// The value of a literal: `@"x"`, `"x"`, `(1400012345)`, `1400012345`, `1400012345L`.
-fn literal_value(value: &str) -> Option<String> {
-    let value = value.trim();
-    let value = value.strip_prefix('@').unwrap_or(value);
-    if let Some(inner) = value.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => out.push(chars.next()?),
-                '"' => return Some(out),
-                _ => out.push(c),
-            }
-        }
-        return None;
-    }
-    let bare = value.trim_start_matches('(').trim_end_matches(')').trim();
-    // The Android COS v4 SDK names the region by its enum (`COSEndPoint.COS_TJ`); the region is its suffix.
-    if let Some(region) = bare.strip_prefix("COSEndPoint.COS_") {
-        return Some(region.to_ascii_lowercase());
-    }
-    let bare = bare.trim_end_matches(['L', 'l']);
-    if bare.is_empty() {
-        return None;
-    }
-    Some(bare.to_string())
 }

@@ -1,0 +1,15 @@
+<?php
+/**
+ * 小直播后台配置 (filled in from the console)
+ */
+define( "APP_ID" , "1252033264" );
+define( "APP_BIZID" , "8888" );
+define( "PUSH_URL_KEY" , "5d41402abc4b2a76b9719d911017c592" );   // 推流防盗链key
+define( "CALL_BACK_KEY" , "7a4f1c2e9b3d8e6f0a1b2c3d4e5f6a7b" );  // 回调key
+
+define( "COSKEY_BUCKET" , "minilvb" );
+define( "COSKEY_SECRECTKEY" , "hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e" );
+define( "COSKEY_APPID" , "1252000001" );
+define( "COSKEY_SECRECTID" , "AKIDmLvbHarnessHealthy00000000000001" );
+define( "COSKEY_EXPIRED_TIME" , 30 );
+?>
