@@ -17,7 +17,8 @@
 //! `cargo test` and nextest (`--partition`) run it like any other test. All tests of one process share
 //! one runtime (one MariaDB server). Every scenario is validated first; an invalid file is a failing
 //! test named after the file. Set `TCHARNESS_RUNTIME=docker|local|auto` to pick the provider (default
-//! local).
+//! local). Under nextest, where every test is a process of its own, the processes of one run share one
+//! MariaDB server on the local provider (see [`crate::runtime::shared`]).
 
 #![warn(missing_docs)]
 
@@ -28,7 +29,7 @@ use std::sync::{Arc, LazyLock};
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio::sync::OnceCell;
 
-use crate::runtime::{BackendProfile, RuntimeKind};
+use crate::runtime::{BackendProfile, Runtime, RuntimeKind};
 use crate::scenario::model::Scenario;
 use crate::scenario::replay::{ReplayOptions, Replayer};
 use crate::scenario::validate::validate_paths;
@@ -87,8 +88,10 @@ impl CatalogueRunner {
         self
     }
 
-    /// Parses libtest's arguments from the command line and runs the suite.
+    /// Parses libtest's arguments from the command line and runs the suite. Call it from `main`, before
+    /// any thread starts: it sets `INSTA_WORKSPACE_ROOT` when unset, so that insta need not run `cargo metadata` in every process.
     pub fn run(self) -> ExitCode {
+        set_insta_workspace();
         let args = Arguments::from_args();
         libtest_mimic::run(&args, self.trials()).exit_code()
     }
@@ -149,8 +152,11 @@ fn replay_one(shared: &Shared, scenario: &Scenario, snapshots: &Path) -> Result<
         let replayer = shared
             .replayer
             .get_or_init(|| async {
-                Replayer::start(shared.options.clone())
+                // Under nextest every scenario is a process of its own: they share the run's MariaDB.
+                let options = shared.options.clone();
+                Runtime::start_shared(options.runtime, options.profile.clone())
                     .await
+                    .map(|runtime| Replayer::on(runtime, options))
                     .map_err(|e| format!("the runtime does not start: {e}"))
             })
             .await
@@ -187,6 +193,32 @@ fn replay_one(shared: &Shared, scenario: &Scenario, snapshots: &Path) -> Result<
             .unwrap_or_else(|| "the snapshot differs".to_string());
         Failed::from(text)
     })
+}
+
+/// Tells insta the workspace root, found by walking up from the crate directory to the nearest `Cargo.toml`
+/// with a `[workspace]` table (cargo's own rule), unless `INSTA_WORKSPACE_ROOT` is set already. Left to
+/// itself insta runs `cargo metadata` in every test process to learn it: ~150 ms per scenario under nextest.
+fn set_insta_workspace() {
+    if std::env::var_os("INSTA_WORKSPACE_ROOT").is_some() {
+        return;
+    }
+    let Some(start) = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+    else {
+        return;
+    };
+    let root = start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(&start)
+        .to_path_buf();
+    // SAFETY: `run` is called from `main` before libtest-mimic or tokio start a thread, so nothing reads the
+    // environment concurrently.
+    unsafe { std::env::set_var("INSTA_WORKSPACE_ROOT", root) };
 }
 
 fn runtime_from_env() -> RuntimeKind {

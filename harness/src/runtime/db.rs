@@ -60,9 +60,9 @@ impl ServerAddr {
 pub const DB_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The bookkeeping of one shared server: which database names are in use, which account has which password.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ServerLedger {
-    databases: BTreeMap<String, ()>,
+    databases: std::collections::BTreeSet<String>,
     accounts: BTreeMap<String, String>,
 }
 
@@ -76,11 +76,11 @@ impl ServerLedger {
     pub fn claim(&mut self, wanted: &str, user: &str, password: &str) -> String {
         let mut name = wanted.to_string();
         let mut n = 2;
-        while self.databases.contains_key(&name) {
+        while self.databases.contains(&name) {
             name = format!("{wanted}_{n}");
             n += 1;
         }
-        self.databases.insert(name.clone(), ());
+        self.databases.insert(name.clone());
         self.accounts.insert(user.to_string(), password.to_string());
         name
     }

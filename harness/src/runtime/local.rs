@@ -31,21 +31,7 @@ impl LocalMariadb {
     /// Copies the run's template datadir (installed once per run) under `dir` and starts `mariadbd` on a
     /// free port; returns once it accepts queries.
     pub async fn start(dir: &Path, run_dir: &Path) -> Result<LocalMariadb, RuntimeError> {
-        let datadir = dir.join("data");
-        std::fs::create_dir_all(dir).map_err(|e| io_err("create the MariaDB directory", e))?;
-        let template = template_datadir(run_dir).await?;
-        let copy = tokio::process::Command::new("cp")
-            .arg("-a")
-            .arg(&template)
-            .arg(&datadir)
-            .status()
-            .await
-            .map_err(|e| io_err("copy the template datadir", e))?;
-        if !copy.success() {
-            return Err(RuntimeError::DbStart {
-                message: format!("cp -a of the template datadir failed: {copy}"),
-            });
-        }
+        let datadir = copy_template(dir, run_dir).await?;
         Self::run(dir, &datadir, run_dir).await
     }
 
@@ -57,23 +43,7 @@ impl LocalMariadb {
             let error_log = dir.join("error.log");
             let mut command = Command::new("mariadbd");
             command
-                .arg("--no-defaults")
-                .arg(format!("--datadir={}", datadir.display()))
-                .arg("--user=root")
-                .arg(format!("--port={port}"))
-                .arg("--bind-address=127.0.0.1")
-                .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
-                .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
-                .arg(format!("--log-error={}", error_log.display()))
-                .args([
-                    "--skip-name-resolve",
-                    "--innodb-buffer-pool-size=16M",
-                    "--innodb-log-file-size=4M",
-                    "--skip-log-bin",
-                    "--performance-schema=OFF",
-                    // The original deployment runs in China time and the backend writes times in UTC+8.
-                    "--default-time-zone=+08:00",
-                ])
+                .args(mariadbd_args(dir, datadir, port))
                 .env(RUN_ENV, run_dir)
                 .stderr(Stdio::null());
             let mut child = ChildProcess::spawn(command, libc::SIGTERM, None).map_err(|e| {
@@ -104,6 +74,54 @@ impl LocalMariadb {
     pub fn pid(&self) -> u32 {
         self.child.pid()
     }
+}
+
+/// A copy of the template datadir at `dir/data` (installed once per MariaDB version, see [`template_datadir`]).
+pub async fn copy_template(dir: &Path, run_dir: &Path) -> Result<std::path::PathBuf, RuntimeError> {
+    let datadir = dir.join("data");
+    std::fs::create_dir_all(dir).map_err(|e| io_err("create the MariaDB directory", e))?;
+    let template = template_datadir(run_dir).await?;
+    let copy = tokio::process::Command::new("cp")
+        .arg("-a")
+        .arg(&template)
+        .arg(&datadir)
+        .status()
+        .await
+        .map_err(|e| io_err("copy the template datadir", e))?;
+    if !copy.success() {
+        return Err(RuntimeError::DbStart {
+            message: format!("cp -a of the template datadir failed: {copy}"),
+        });
+    }
+    Ok(datadir)
+}
+
+/// `mariadbd`'s arguments for a server of the run: loopback only, its socket, pid file and error log in `dir`,
+/// small buffers.
+pub fn mariadbd_args(dir: &Path, datadir: &Path, port: u16) -> Vec<String> {
+    let mut args = vec![
+        "--no-defaults".to_string(),
+        format!("--datadir={}", datadir.display()),
+        "--user=root".to_string(),
+        format!("--port={port}"),
+        "--bind-address=127.0.0.1".to_string(),
+        format!("--socket={}", dir.join("mysqld.sock").display()),
+        format!("--pid-file={}", dir.join("mysqld.pid").display()),
+        format!("--log-error={}", dir.join("error.log").display()),
+    ];
+    args.extend(
+        [
+            "--skip-name-resolve",
+            "--innodb-buffer-pool-size=16M",
+            "--innodb-log-file-size=4M",
+            "--skip-log-bin",
+            "--performance-schema=OFF",
+            // The original deployment runs in China time and the backend writes times in UTC+8.
+            "--default-time-zone=+08:00",
+        ]
+        .map(String::from),
+    );
+    args
 }
 
 /// A freshly installed datadir, shared by every run of this MariaDB version: `template-<version>` beside

@@ -6,7 +6,9 @@
 //! the backend's root (conf/, log/) is a host directory, and nothing survives the run (see `sweep`).
 //!
 //! Sharing and isolation: scenarios share a MariaDB server (a database each, ~30 ms) unless they need the same
-//! account with different passwords, which gets its own server. Backends are never shared.
+//! account with different passwords, which gets its own server. Backends are never shared. Under nextest,
+//! [`Runtime::start_shared`] puts the databases of every test process of the run on one server
+//! ([`shared`]).
 
 pub mod db;
 #[cfg(feature = "docker")]
@@ -17,6 +19,8 @@ pub mod docker;
 pub mod local;
 pub mod process;
 pub mod profile;
+#[cfg(unix)]
+pub mod shared;
 pub mod sweep;
 
 use std::collections::BTreeMap;
@@ -81,7 +85,7 @@ pub struct DbSpec {
 /// One MariaDB server of the run, with its bookkeeping.
 struct DbServer {
     addr: ServerAddr,
-    ledger: Mutex<ServerLedger>,
+    ledger: Ledger,
     process: ServerProcess,
     // Last: a server outliving its `Runtime` (held by a ScenarioDb) keeps its datadir until it stops.
     _run: Arc<RunDir>,
@@ -90,6 +94,43 @@ struct DbServer {
 enum ServerProcess {
     Local(local::LocalMariadb),
     Docker(Box<docker::MariadbContainer>),
+    /// The nextest run's server: it belongs to the run, not to this process.
+    #[cfg(unix)]
+    Shared,
+}
+
+/// Where a server's database names and accounts are kept: in this process, or for the run's shared server in
+/// a file all its processes lock.
+enum Ledger {
+    Own(Mutex<ServerLedger>),
+    #[cfg(unix)]
+    Run(shared::SharedServer),
+}
+
+impl DbServer {
+    /// A database name for `spec` on this server, or `None` when its account is here with another password.
+    async fn claim(&self, spec: &DbSpec) -> Result<Option<String>, RuntimeError> {
+        match &self.ledger {
+            Ledger::Own(ledger) => Ok(ledger.lock().ok().and_then(|mut l| {
+                l.accepts(&spec.user, &spec.password)
+                    .then(|| l.claim(&spec.name, &spec.user, &spec.password))
+            })),
+            #[cfg(unix)]
+            Ledger::Run(run) => run.claim(&spec.name, &spec.user, &spec.password).await,
+        }
+    }
+
+    async fn release(&self, name: &str) {
+        match &self.ledger {
+            Ledger::Own(ledger) => {
+                if let Ok(mut l) = ledger.lock() {
+                    l.release(name);
+                }
+            }
+            #[cfg(unix)]
+            Ledger::Run(run) => run.release(name).await,
+        }
+    }
 }
 
 struct RuntimeInner {
@@ -115,16 +156,39 @@ impl Runtime {
         kind: RuntimeKind,
         profile: BackendProfile,
     ) -> Result<Runtime, RuntimeError> {
+        Self::start_with(kind, profile, false).await
+    }
+
+    /// Like [`Runtime::start`], but under nextest on the local provider the databases live on one server
+    /// shared by every test process of the nextest run (see [`shared`]); elsewhere the same as `start`.
+    /// For catalogue runs: a test that stops or inspects the server wants [`Runtime::start`].
+    pub async fn start_shared(
+        kind: RuntimeKind,
+        profile: BackendProfile,
+    ) -> Result<Runtime, RuntimeError> {
+        Self::start_with(kind, profile, true).await
+    }
+
+    async fn start_with(
+        kind: RuntimeKind,
+        profile: BackendProfile,
+        share: bool,
+    ) -> Result<Runtime, RuntimeError> {
         let (kind, reason) = resolve_kind(kind, &profile).await?;
-        // Both providers' leftovers, whichever runs now: containers first, since a dead docker run's
-        // directories are their mounts and go only once the containers are gone.
-        let containers = tokio::time::timeout(Duration::from_secs(20), sweep::sweep_containers())
-            .await
-            .unwrap_or(0);
-        let mut swept = tokio::task::spawn_blocking(sweep::sweep_local)
-            .await
-            .unwrap_or_default();
-        swept.containers = containers;
+        #[cfg(unix)]
+        let nextest = (share && kind == RuntimeKind::Local)
+            .then(shared::NextestRun::current)
+            .flatten();
+        // The first process of a nextest run sweeps for all of them.
+        #[cfg(unix)]
+        let swept_by_the_run = nextest.as_ref().is_some_and(|run| run.started());
+        #[cfg(not(unix))]
+        let swept_by_the_run = false;
+        let swept = if swept_by_the_run {
+            sweep::Swept::default()
+        } else {
+            sweep_leftovers().await
+        };
         let run =
             Arc::new(RunDir::create().map_err(|e| local::io_err("create the run directory", e))?);
         let inner = Arc::new(RuntimeInner {
@@ -136,6 +200,12 @@ impl Runtime {
             run,
             swept,
         });
+        #[cfg(unix)]
+        let server = match &nextest {
+            Some(run) => attach_shared(&inner, run).await?,
+            None => start_server(&inner).await?,
+        };
+        #[cfg(not(unix))]
         let server = start_server(&inner).await?;
         inner.servers.lock().await.push(Arc::new(server));
         Ok(Runtime { inner })
@@ -180,7 +250,7 @@ impl Runtime {
             .iter()
             .filter_map(|s| match &s.process {
                 ServerProcess::Local(m) => Some(m.pid()),
-                ServerProcess::Docker(_) => None,
+                _ => None,
             })
             .collect()
     }
@@ -192,7 +262,7 @@ impl Runtime {
             .iter()
             .filter_map(|s| match &s.process {
                 ServerProcess::Docker(c) => c.container.id(),
-                ServerProcess::Local(_) => None,
+                _ => None,
             })
             .collect()
     }
@@ -206,24 +276,21 @@ impl Runtime {
     ) -> Result<ScenarioDb, RuntimeError> {
         let (server, name) = {
             let mut servers = self.inner.servers.lock().await;
-            let claimed = servers.iter().find_map(|s| {
-                let mut ledger = s.ledger.lock().ok()?;
-                ledger.accepts(&spec.user, &spec.password).then(|| {
-                    (
-                        s.clone(),
-                        ledger.claim(&spec.name, &spec.user, &spec.password),
-                    )
-                })
-            });
+            let mut claimed = None;
+            for s in servers.iter() {
+                if let Some(name) = s.claim(spec).await? {
+                    claimed = Some((s.clone(), name));
+                    break;
+                }
+            }
             match claimed {
                 Some(found) => found,
                 None => {
                     let server = Arc::new(start_server(&self.inner).await?);
                     let name = server
-                        .ledger
-                        .lock()
-                        .map(|mut l| l.claim(&spec.name, &spec.user, &spec.password))
-                        .unwrap_or_else(|_| spec.name.clone());
+                        .claim(spec)
+                        .await?
+                        .unwrap_or_else(|| spec.name.clone());
                     servers.push(server.clone());
                     (server, name)
                 }
@@ -342,6 +409,19 @@ async fn resolve_kind(
     }
 }
 
+/// Both providers' leftovers of dead runs, whichever runs now: containers first, since a dead docker run's
+/// directories are their mounts and go only once the containers are gone.
+async fn sweep_leftovers() -> sweep::Swept {
+    let containers = tokio::time::timeout(Duration::from_secs(20), sweep::sweep_containers())
+        .await
+        .unwrap_or(0);
+    let mut swept = tokio::task::spawn_blocking(sweep::sweep_local)
+        .await
+        .unwrap_or_default();
+    swept.containers = containers;
+    swept
+}
+
 async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     let (addr, process) = match inner.kind {
         RuntimeKind::Docker => {
@@ -360,8 +440,22 @@ async fn start_server(inner: &RuntimeInner) -> Result<DbServer, RuntimeError> {
     };
     Ok(DbServer {
         addr,
-        ledger: Mutex::new(ServerLedger::default()),
+        ledger: Ledger::Own(Mutex::new(ServerLedger::default())),
         process,
+        _run: inner.run.clone(),
+    })
+}
+
+#[cfg(unix)]
+async fn attach_shared(
+    inner: &RuntimeInner,
+    run: &shared::NextestRun,
+) -> Result<DbServer, RuntimeError> {
+    let server = shared::SharedServer::attach(run).await?;
+    Ok(DbServer {
+        addr: server.addr.clone(),
+        ledger: Ledger::Run(server),
+        process: ServerProcess::Shared,
         _run: inner.run.clone(),
     })
 }
@@ -473,7 +567,7 @@ impl ScenarioDb {
     pub fn server_pid(&self) -> Option<u32> {
         match &self.server.process {
             ServerProcess::Local(server) => Some(server.pid()),
-            ServerProcess::Docker(_) => None,
+            _ => None,
         }
     }
 }
@@ -500,9 +594,8 @@ impl Drop for ScenarioDb {
             handle.spawn(async move {
                 if db::drop_database(&addr, &name).await.is_ok()
                     && let Some(server) = server.upgrade()
-                    && let Ok(mut ledger) = server.ledger.lock()
                 {
-                    ledger.release(&name);
+                    server.release(&name).await;
                 }
             });
         }

@@ -59,7 +59,11 @@ fn hostname() -> String {
 
 /// This process as an owner: `<host>/<pid>/<start>`.
 pub fn owner_id() -> String {
-    let pid = std::process::id();
+    owner_of(std::process::id())
+}
+
+/// The process `pid` of this host as an owner.
+pub fn owner_of(pid: u32) -> String {
     format!("{}/{pid}/{}", hostname(), start_time(pid).unwrap_or(0))
 }
 

@@ -112,6 +112,14 @@ impl Replayer {
         Ok(Self { runtime, options })
     }
 
+    /// Replays on a runtime started by the caller (e.g. [`Runtime::start_shared`] for a catalogue under
+    /// nextest); `options.runtime` and `options.profile` are then the runtime's own.
+    pub fn on(runtime: Runtime, mut options: ReplayOptions) -> Self {
+        options.runtime = runtime.kind();
+        options.profile = runtime.profile().clone();
+        Self { runtime, options }
+    }
+
     /// Which provider runs the backend and MariaDB.
     pub fn runtime_kind(&self) -> RuntimeKind {
         self.runtime.kind()
