@@ -215,3 +215,46 @@ fn a_backend_argument_that_is_not_a_php_backend_is_a_usage_error() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("--profile"), "{out}");
 }
+
+#[test]
+fn a_php_fatal_behind_an_http_500_is_shown_with_the_failing_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let code_dir = dir.path().join("live_demo_service");
+    copy_dir(&fixture(), &code_dir);
+    // Every request to the interface dies the way PHP 8 code dies on a call it does not know.
+    let interface = code_dir.join("interface.php");
+    let text = std::fs::read_to_string(&interface).expect("interface.php");
+    let broken = text.replacen("<?php", "<?php\nundefined_function_of_this_test();", 1);
+    std::fs::write(&interface, broken).expect("write");
+    let backend = format!("php:{}", code_dir.display());
+    let snaps = dir.path().join("snaps").display().to_string();
+    let (code, out) = tcharness(&[
+        "replay",
+        "--runtime",
+        "local",
+        "--backend",
+        &backend,
+        "--snapshots",
+        &snaps,
+        "harness/scenarios/healthy.toml",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("transcript lacks"), "{out}");
+    assert!(
+        out.contains("backend stderr") && out.contains("undefined_function_of_this_test"),
+        "the server's own report of the fatal is shown:\n{out}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}

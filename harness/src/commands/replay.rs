@@ -96,6 +96,9 @@ struct Row {
     diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The backend's last stdout/stderr lines when a step got a 5xx or the expectations failed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    backend_output: String,
     /// The redacted transcript (JUnit `system-out`; not in the JSON document, which stays small).
     #[serde(skip)]
     transcript: Option<String>,
@@ -205,6 +208,9 @@ fn replay_cmd(
                 }
                 if !r.missing.is_empty() {
                     println!("transcript lacks: {:?}", r.missing);
+                    if !r.backend_output.is_empty() {
+                        println!("{}", r.backend_output);
+                    }
                 }
                 match (&r.diff, r.verdict) {
                     // The whole transcript would be the diff: say where the baseline is expected.
@@ -356,6 +362,7 @@ fn judge(
         missing: Vec::new(),
         diff: None,
         error: None,
+        backend_output: String::new(),
         transcript: None,
     };
     let out = match out {
@@ -368,6 +375,7 @@ fn judge(
     };
     row.seconds = out.elapsed.as_secs_f64();
     row.transcript = Some(out.transcript.clone());
+    row.backend_output = out.backend_output.clone();
     let Some(dir) = dir else {
         let accepted = tcharness::catalogue::snapshot(&s.id).map(snapshot::strip_header);
         if !accepted.is_some_and(|a| snapshot::same(a, &out.transcript)) {
