@@ -3,6 +3,7 @@
 # every image that already exists and is current).
 #   local/debian:bookworm          debootstrap (minbase) of the Debian mirror apt already uses, docker import
 #   local/tcharness-mariadb:10.11  compose/images/mariadb (Debian's mariadb-server + an init entrypoint)
+#   local/tcharness-php:8.2        compose/images/php (Debian's php-cli, php-mysql, php-curl: the PHP profile)
 #   local/minilvb:latest           compose/images/minilvb (`minilvb` on the Debian base; rebuilt when it changes)
 # Usage: scripts/images.sh [--no-minilvb]
 set -euo pipefail
@@ -56,6 +57,17 @@ else
   echo "local/tcharness-mariadb:10.11: building (about 20 s)"
   docker build -q --label "tcharness.context-sha256=$mariadb_digest" -t local/tcharness-mariadb:10.11 \
     compose/images/mariadb >/dev/null
+fi
+
+php_digest=$(cat compose/images/php/* | sha256sum | cut -d' ' -f1)
+php_current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.context-sha256" }}' \
+  local/tcharness-php:8.2 2>/dev/null || true)
+if [ "$php_current" = "$php_digest" ]; then
+  echo "local/tcharness-php:8.2: present"
+else
+  echo "local/tcharness-php:8.2: building (about 30 s)"
+  docker build -q --label "tcharness.context-sha256=$php_digest" -t local/tcharness-php:8.2 \
+    compose/images/php >/dev/null
 fi
 
 if [ "$with_minilvb" = 1 ]; then

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # nginx + its RTMP module: the real RTMP server the app's publisher is tested against.
 bash scripts/deps.sh nginx libnginx-mod-rtmp
+# PHP with mysqli and curl: the PHP profile's local provider (tests/php_backend.rs, the php-v1 fixture).
+bash scripts/deps.sh php-cli php-mysql php-curl
 
 # Docker for the runtime's container provider: install the engine and debootstrap, start a dockerd of our
 # own when none answers (stopped again on exit), build the images. TCHARNESS_DOCKER=0 skips all of it.

@@ -170,8 +170,12 @@ fn replay_one(shared: &Shared, scenario: &Scenario, snapshots: &Path) -> Result<
     // The story first: a missing symptom says more than a snapshot diff.
     if !outcome.missing.is_empty() || !outcome.unexpected.is_empty() {
         return Err(format!(
-            "{}: the transcript lacks {:?} and has {:?}\n{}",
-            scenario.id, outcome.missing, outcome.unexpected, outcome.transcript
+            "{}: the transcript lacks {:?} and has {:?}\n{}{}",
+            scenario.id,
+            outcome.missing,
+            outcome.unexpected,
+            outcome.transcript,
+            outcome.backend_output
         )
         .into());
     }

@@ -65,6 +65,7 @@ fn perl_profile(ready_line: bool) -> BackendProfile {
         health_path: "/interface.php".to_string(),
         ready_line: ready_line.then(|| "perl backend listening on http://".to_string()),
         schema: Some(SchemaSource::Sql(SCHEMA.to_string())),
+        files: Default::default(),
     }
 }
 

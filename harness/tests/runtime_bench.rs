@@ -68,6 +68,7 @@ async fn profile() -> (BackendProfile, String, Vec<(String, String)>) {
         health_path: "/interface.php".to_string(),
         ready_line: Some("bench backend listening on http://".to_string()),
         schema: Some(SchemaSource::Sql(SCHEMA.to_string())),
+        files: Default::default(),
     };
     let files = vec![("server.pl".to_string(), PERL_BACKEND.to_string())];
     (profile, SCHEMA.to_string(), files)

@@ -37,8 +37,15 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub snapshots: Option<PathBuf>,
     /// A backend profile file (default: the built-in minilvb).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "backend")]
     pub profile: Option<PathBuf>,
+    /// A built-in backend: `minilvb`, or `php:DIR` for a V1 PHP backend (a `live_demo_service`
+    /// directory). Its snapshots default to `snapshots-php` beside the catalogue.
+    #[arg(long, value_name = "minilvb|php:DIR")]
+    pub backend: Option<String>,
+    /// The schema of `--backend php:DIR` (default: a createDB*.sh / *.sql file in DIR or beside it).
+    #[arg(long, requires = "backend")]
+    pub schema: Option<PathBuf>,
     /// Seconds a scenario may take, set-up included, unless its `[options] deadline_secs` says otherwise.
     #[arg(long, default_value_t = 60)]
     pub deadline: u64,
@@ -46,6 +53,11 @@ pub struct ReplayArgs {
 
 /// Runs `tcharness replay`.
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let profile = match (&a.profile, &a.backend) {
+        (Some(file), _) => Some(BackendProfile::load(file)?),
+        (None, Some(spec)) => Some(BackendProfile::from_spec(spec, a.schema.clone())?),
+        (None, None) => None,
+    };
     replay_cmd(
         a.paths,
         a.runtime,
@@ -54,7 +66,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         a.accept,
         a.jobs,
         a.snapshots,
-        a.profile,
+        profile,
         std::time::Duration::from_secs(a.deadline),
     )
 }
@@ -84,6 +96,9 @@ struct Row {
     diff: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The backend's last stdout/stderr lines when a step got a 5xx or the expectations failed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    backend_output: String,
     /// The redacted transcript (JUnit `system-out`; not in the JSON document, which stays small).
     #[serde(skip)]
     transcript: Option<String>,
@@ -112,13 +127,26 @@ fn replay_cmd(
     accept: bool,
     jobs: usize,
     snapshots: Option<PathBuf>,
-    profile: Option<PathBuf>,
+    profile: Option<BackendProfile>,
     deadline: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     let paths = super::validate::default_paths(paths);
+    let profile = profile.unwrap_or_else(BackendProfile::minilvb);
+    // A snapshot is a baseline per backend: minilvb's are the checkout's (or built in), any other
+    // backend's live in a directory named after its profile.
     let snapshots = snapshots.or_else(|| {
-        let checkout = PathBuf::from(super::validate::CHECKOUT_SNAPSHOTS);
-        checkout.is_dir().then_some(checkout)
+        if profile == BackendProfile::minilvb() {
+            let checkout = PathBuf::from(super::validate::CHECKOUT_SNAPSHOTS);
+            checkout.is_dir().then_some(checkout)
+        } else {
+            let first = paths
+                .first()
+                .filter(|p| !tcharness::catalogue::is_builtin(p));
+            Some(snapshot::profile_dir(
+                &profile.name,
+                first.map(PathBuf::as_path),
+            ))
+        }
     });
     anyhow::ensure!(
         snapshots.is_some() || !accept,
@@ -128,9 +156,7 @@ fn replay_cmd(
     let mut options = ReplayOptions::new(runtime);
     options.pusher = pusher;
     options.deadline = deadline;
-    if let Some(p) = profile {
-        options.profile = BackendProfile::load(&p)?;
-    }
+    options.profile = profile;
     let rt = tokio::runtime::Runtime::new()?;
     let started = std::time::Instant::now();
     let run = rt.block_on(async {
@@ -182,9 +208,21 @@ fn replay_cmd(
                 }
                 if !r.missing.is_empty() {
                     println!("transcript lacks: {:?}", r.missing);
+                    if !r.backend_output.is_empty() {
+                        println!("{}", r.backend_output);
+                    }
                 }
-                if let Some(d) = &r.diff {
-                    println!("{d}");
+                match (&r.diff, r.verdict) {
+                    // The whole transcript would be the diff: say where the baseline is expected.
+                    (Some(_), Verdict::NewSnapshot) => println!(
+                        "no accepted snapshot in {}; `--accept` makes this run the baseline",
+                        snapshots
+                            .as_deref()
+                            .map(|d| d.display().to_string())
+                            .unwrap_or_else(|| "the built-in catalogue".to_string())
+                    ),
+                    (Some(d), _) => println!("{d}"),
+                    (None, _) => {}
                 }
             }
             println!(
@@ -324,6 +362,7 @@ fn judge(
         missing: Vec::new(),
         diff: None,
         error: None,
+        backend_output: String::new(),
         transcript: None,
     };
     let out = match out {
@@ -336,6 +375,7 @@ fn judge(
     };
     row.seconds = out.elapsed.as_secs_f64();
     row.transcript = Some(out.transcript.clone());
+    row.backend_output = out.backend_output.clone();
     let Some(dir) = dir else {
         let accepted = tcharness::catalogue::snapshot(&s.id).map(snapshot::strip_header);
         if !accepted.is_some_and(|a| snapshot::same(a, &out.transcript)) {

@@ -330,8 +330,10 @@ impl Runtime {
                 message: format!("cannot copy the backend's code: {e}"),
             })?;
         }
-        // Over the code: the scenario's deployment wins, never the copy's own conf/.
-        for (rel, content) in files {
+        // Over the code: the profile's own files, then the scenario's deployment, which wins, never the
+        // copy's own conf/.
+        let profile_files = self.inner.profile.files.iter();
+        for (rel, content) in profile_files.chain(files.iter().map(|(r, c)| (r, c))) {
             let path = root.join(safe_relative(rel)?);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| bad_file(rel, e))?;
@@ -340,6 +342,10 @@ impl Runtime {
         }
         let log_rel = safe_relative(&self.inner.profile.log_dir)?;
         let log_dir = root.join(log_rel);
+        if self.inner.profile.code.is_some() {
+            // The logs a copied deployment already had are not this scenario's.
+            let _ = std::fs::remove_dir_all(&log_dir);
+        }
         std::fs::create_dir_all(&log_dir).map_err(|e| bad_file(&self.inner.profile.log_dir, e))?;
         let mut instance = BackendInstance {
             runtime: self.inner.clone(),
@@ -819,8 +825,9 @@ impl BackendInstance {
                     .current_dir(&self.root)
                     .envs(substitute_env(profile, &root, host, port))
                     .env(RUN_ENV, self.runtime.run.path());
-                // Both streams are read: PHP announces its address on stderr.
-                let mut child = ChildProcess::spawn_with_stderr(
+                // Both streams are read: PHP announces its address on stderr. Its own process group:
+                // a backend that forks workers (PHP_CLI_SERVER_WORKERS) is stopped with all of them.
+                let mut child = ChildProcess::spawn_group_with_stderr(
                     command,
                     libc::SIGKILL,
                     Some(&self.dir.join("stdout.log")),

@@ -42,6 +42,8 @@ pub struct ChildProcess {
     stdout: mpsc::UnboundedReceiver<String>,
     exit: watch::Receiver<Option<ExitStatus>>,
     stop_signal: i32,
+    /// The child leads a process group of its own; signals go to the whole group.
+    group: bool,
 }
 
 impl ChildProcess {
@@ -54,7 +56,7 @@ impl ChildProcess {
         death_signal: i32,
         stdout_copy: Option<&std::path::Path>,
     ) -> std::io::Result<ChildProcess> {
-        Self::spawn_inner(command, death_signal, stdout_copy, None)
+        Self::spawn_inner(command, death_signal, stdout_copy, None, false)
     }
 
     /// Like `spawn`, with stderr piped too: its lines go to `next_line` as well (a backend may announce
@@ -65,7 +67,19 @@ impl ChildProcess {
         stdout_copy: Option<&std::path::Path>,
         stderr_copy: &std::path::Path,
     ) -> std::io::Result<ChildProcess> {
-        Self::spawn_inner(command, death_signal, stdout_copy, Some(stderr_copy))
+        Self::spawn_inner(command, death_signal, stdout_copy, Some(stderr_copy), false)
+    }
+
+    /// Like `spawn_with_stderr`, the child leading a process group of its own: `stop` and `Drop` signal
+    /// the whole group, so the processes it forks (PHP's `PHP_CLI_SERVER_WORKERS`, which keep serving the
+    /// port when only their parent is killed) end with it.
+    pub fn spawn_group_with_stderr(
+        command: Command,
+        death_signal: i32,
+        stdout_copy: Option<&std::path::Path>,
+        stderr_copy: &std::path::Path,
+    ) -> std::io::Result<ChildProcess> {
+        Self::spawn_inner(command, death_signal, stdout_copy, Some(stderr_copy), true)
     }
 
     fn spawn_inner(
@@ -73,8 +87,12 @@ impl ChildProcess {
         death_signal: i32,
         stdout_copy: Option<&std::path::Path>,
         stderr_copy: Option<&std::path::Path>,
+        group: bool,
     ) -> std::io::Result<ChildProcess> {
         command.stdin(Stdio::null()).stdout(Stdio::piped());
+        if group {
+            command.process_group(0);
+        }
         if stderr_copy.is_some() {
             command.stderr(Stdio::piped());
         }
@@ -128,6 +146,7 @@ impl ChildProcess {
             stdout: line_rx,
             exit: exit_rx,
             stop_signal: libc::SIGTERM,
+            group,
         })
     }
 
@@ -157,25 +176,52 @@ impl ChildProcess {
     }
 
     fn signal(&self, signal: i32) {
-        // The waiter thread reaps the child; once it has, the pid may belong to someone else.
-        if self.exit_status().is_none() {
+        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+            return;
+        };
+        if self.group {
+            // The group's id stays taken while any member lives, even after the leader was reaped, so
+            // it cannot name someone else's group then; once the group is empty it is not signalled.
+            if self.exit_status().is_none() || group_alive(self.pid) {
+                // SAFETY: kill(2) on the process group our own child leads.
+                unsafe {
+                    libc::kill(-pid, signal);
+                }
+            }
+        } else if self.exit_status().is_none() {
+            // The waiter thread reaps the child; once it has, the pid may belong to someone else.
             // SAFETY: plain kill(2) on our own child's pid.
             unsafe {
-                libc::kill(self.pid as libc::pid_t, signal);
+                libc::kill(pid, signal);
             }
         }
     }
 
-    /// Graceful stop: the stop signal, then SIGKILL after `grace`.
+    /// Graceful stop: the stop signal, then SIGKILL after `grace`. For a process group, returns once
+    /// every member is gone (so a restart can bind the same port again).
     pub async fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + grace;
         self.signal(self.stop_signal);
-        match tokio::time::timeout(grace, self.wait()).await {
+        let status = match tokio::time::timeout_at(deadline, self.wait()).await {
             Ok(status) => status,
             Err(_) => {
                 self.signal(libc::SIGKILL);
                 self.wait().await
             }
+        };
+        if self.group {
+            // Members are not our children, so there is no exit to wait on: poll the group, bounded.
+            let mut killed = false;
+            let hard = deadline + Duration::from_secs(2);
+            while group_alive(self.pid) && tokio::time::Instant::now() < hard {
+                if !killed && tokio::time::Instant::now() >= deadline {
+                    self.signal(libc::SIGKILL);
+                    killed = true;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
+        status
     }
 }
 
@@ -203,6 +249,44 @@ fn forward_lines(
             let _ = tx.send(line);
         }
     });
+}
+
+/// True if a live (not zombie) process is in process group `pgid`.
+#[cfg(target_os = "linux")]
+pub fn group_alive(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // After the `(comm)`: state, ppid, pgrp.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("Z");
+        let pgrp = fields.nth(1).and_then(|p| p.parse::<u32>().ok());
+        state != "Z" && pgrp == Some(pgid)
+    })
+}
+
+/// True if a process of group `pgid` exists (elsewhere: whether the leader's pid is still taken).
+#[cfg(not(target_os = "linux"))]
+pub fn group_alive(pgid: u32) -> bool {
+    // SAFETY: signal 0 only checks that a member exists.
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return false;
+    };
+    unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
 /// True if a process with this pid exists (and is not a zombie we could reap).

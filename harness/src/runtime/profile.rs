@@ -89,6 +89,10 @@ pub struct BackendProfile {
     pub ready_line: Option<String>,
     #[serde(default)]
     pub schema: Option<SchemaSource>,
+    /// Files the harness writes into each root (relative path → content) after the code and before
+    /// its own conf/ files: a router or a compatibility prepend file, for example.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 fn default_root() -> String {
@@ -132,6 +136,87 @@ impl BackendProfile {
                 "minilvb".to_string(),
                 "schema".to_string(),
             ])),
+            files: Default::default(),
+        }
+    }
+
+    /// A V1 PHP backend from `dir` (a `live_demo_service/` directory), as `--backend php:DIR` runs it:
+    /// PHP's built-in server with 4 workers (the cloud's callbacks arrive while the app waits for an
+    /// answer), an nginx-like router, and a prepend file that turns off the mysqli exceptions PHP 8.1
+    /// made the default (the code checks return values, as PHP 5/7 code does). Locally Debian's `php`;
+    /// in docker the image `scripts/images.sh` builds. The schema is `schema`, else a createDB-style
+    /// file found in `dir` or beside it ([`find_schema`]); without one the tables are left to the code.
+    pub fn php(dir: &Path, schema: Option<PathBuf>) -> BackendProfile {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let args = |root: &str| -> Vec<String> {
+            [
+                "-d",
+                &format!("auto_prepend_file={root}/{PHP_PREPEND}"),
+                // Warnings go to stderr (kept, and tailed into errors), never into a JSON reply.
+                "-d",
+                "display_errors=0",
+                "-d",
+                "log_errors=1",
+                "-S",
+                "{listen}",
+                "-t",
+                root,
+                &format!("{root}/{PHP_ROUTER}"),
+            ]
+            .map(str::to_string)
+            .to_vec()
+        };
+        let mut command = vec!["php".to_string()];
+        command.extend(args("{root}"));
+        let schema = schema.or_else(|| find_schema(&dir));
+        BackendProfile {
+            name: "php".to_string(),
+            code: Some(dir.clone()),
+            command: Some(command),
+            env: [("PHP_CLI_SERVER_WORKERS".to_string(), "4".to_string())].into(),
+            profile_dir: Some(dir),
+            // An empty GET of /interface.php would put an error line in the very log scenarios compare.
+            ready: Readiness::Tcp,
+            image: Some(PHP_IMAGE.to_string()),
+            image_args: args(&default_root()),
+            root: default_root(),
+            log_dir: default_log_dir(),
+            health_path: default_health_path(),
+            // `[...] PHP 8.2.x Development Server (http://127.0.0.1:N) started`, on stderr.
+            ready_line: Some("Development Server (".to_string()),
+            schema: schema.map(SchemaSource::File),
+            files: [
+                (PHP_PREPEND.to_string(), PHP_PREPEND_TEXT.to_string()),
+                (PHP_ROUTER.to_string(), PHP_ROUTER_TEXT.to_string()),
+            ]
+            .into(),
+        }
+    }
+
+    /// The profile of a `--backend` argument: `minilvb`, or `php:DIR`.
+    pub fn from_spec(spec: &str, schema: Option<PathBuf>) -> Result<BackendProfile, RuntimeError> {
+        let invalid = |message: String| RuntimeError::Profile {
+            path: format!("--backend {spec}"),
+            message,
+        };
+        match spec.split_once(':') {
+            None if spec == "minilvb" => match schema {
+                None => Ok(Self::minilvb()),
+                Some(_) => Err(invalid("minilvb brings its own schema".to_string())),
+            },
+            Some(("php", dir)) if !dir.is_empty() => {
+                let path = Path::new(dir);
+                if !path.join("interface.php").is_file() {
+                    return Err(invalid(format!(
+                        "{} has no interface.php (give the live_demo_service directory)",
+                        path.display()
+                    )));
+                }
+                Ok(Self::php(path, schema))
+            }
+            _ => Err(invalid(
+                "expected `minilvb` or `php:DIR` (a live_demo_service directory); --profile FILE for any other backend".to_string(),
+            )),
         }
     }
 
@@ -233,6 +318,94 @@ impl BackendProfile {
     }
 }
 
+/// The image of the PHP profile on the docker provider (Debian's php-cli, php-mysql, php-curl).
+pub const PHP_IMAGE: &str = "local/tcharness-php:8.2";
+/// Where the PHP profile's prepend file and router go under the root (beside the code, not in it).
+pub const PHP_PREPEND: &str = ".tcharness/prepend.php";
+pub const PHP_ROUTER: &str = ".tcharness/router.php";
+
+const PHP_PREPEND_TEXT: &str = "<?php
+// Written by tcharness. PHP 8.1 made mysqli throw mysqli_sql_exception on every error; code written for
+// PHP 5/7 checks the return values instead (`if (!$db)`), so errors are reported as they were then.
+if (function_exists('mysqli_report')) {
+    mysqli_report(MYSQLI_REPORT_OFF);
+}
+";
+
+const PHP_ROUTER_TEXT: &str = r#"<?php
+// Written by tcharness. Routes like the nginx of a deployment: an existing .php file runs, another existing
+// file is served as it is, anything else is a 404. (Without a router `php -S` answers a missing path with
+// the nearest index.php, e.g. the redirect of live_demo_service/index.php.) `php -S` runs no
+// auto_prepend_file before a router, so the router runs it.
+if (ini_get('auto_prepend_file') !== '' && ini_get('auto_prepend_file') !== false) {
+    require_once ini_get('auto_prepend_file');
+}
+$__tch_root = realpath($_SERVER['DOCUMENT_ROOT']);
+$__tch_path = rawurldecode((string) parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));
+$__tch_file = realpath($__tch_root . '/' . ltrim($__tch_path, '/'));
+if ($__tch_file !== false && is_dir($__tch_file)) {
+    $__tch_file = is_file($__tch_file . '/index.php') ? $__tch_file . '/index.php' : false;
+}
+if ($__tch_file === false || strpos($__tch_file, $__tch_root . '/') !== 0 || !is_file($__tch_file)
+    || strpos($__tch_file, $__tch_root . '/.tcharness/') === 0) {
+    http_response_code(404);
+    header('Content-Type: text/html');
+    echo "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>
+";
+    return true;
+}
+if (substr($__tch_file, -4) !== '.php') {
+    return false;
+}
+$_SERVER['SCRIPT_FILENAME'] = $__tch_file;
+$_SERVER['SCRIPT_NAME'] = substr($__tch_file, strlen($__tch_root));
+$_SERVER['PHP_SELF'] = $_SERVER['SCRIPT_NAME'];
+chdir(dirname($__tch_file));
+unset($__tch_root, $__tch_path);
+require $__tch_file;
+"#;
+
+/// A createDB-style schema in `dir` or beside it: `createDB*.sh`, else `createDB*.sql`, else the one
+/// `*.sql` file of the directory (first `dir`, then its parent).
+pub fn find_schema(dir: &Path) -> Option<PathBuf> {
+    let dirs = [Some(dir), dir.parent()];
+    for d in dirs.into_iter().flatten() {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        names.sort();
+        let name_of = |p: &PathBuf| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default()
+        };
+        let create_db = |ext: &str| {
+            names
+                .iter()
+                .find(|p| {
+                    let n = name_of(p);
+                    n.starts_with("createdb") && n.ends_with(ext)
+                })
+                .cloned()
+        };
+        if let Some(found) = create_db(".sh").or_else(|| create_db(".sql")) {
+            return Some(found);
+        }
+        let sql: Vec<&PathBuf> = names
+            .iter()
+            .filter(|p| name_of(p).ends_with(".sql"))
+            .collect();
+        if let [one] = sql.as_slice() {
+            return Some((*one).clone());
+        }
+    }
+    None
+}
+
 /// Replaces `{root}`, `{listen}`, `{host}`, `{port}` and `{profile_dir}` in each argument.
 pub fn substitute(
     args: &[String],
@@ -284,7 +457,8 @@ pub fn announced_address(line: &str, prefix: &str) -> Option<String> {
 
 /// A customer's schema made fit for a database the harness created: the SQL of a `createDB.sh`-style
 /// script (its here-documents, else its `-e "..."` texts), without the statements that choose or make a
-/// database (`CREATE DATABASE`, `CREATE SCHEMA`, `DROP DATABASE`, `USE`).
+/// database (`CREATE DATABASE`, `CREATE SCHEMA`, `DROP DATABASE`, `USE`) or an account (`GRANT`,
+/// `CREATE USER`, `FLUSH PRIVILEGES`, ...).
 pub fn scenario_schema(text: &str) -> String {
     let sql = if looks_like_shell(text) {
         shell_sql(text)
@@ -308,7 +482,17 @@ pub fn scenario_schema(text: &str) -> String {
             }
             _ => false,
         };
-        if chooses_db || words.is_empty() {
+        // The harness makes the account (and grants it this database) itself; a script's own grants
+        // name the database it chose, and would change the shared server for every scenario.
+        let account = match words.as_slice() {
+            [first, ..] if first == "grant" || first == "revoke" || first == "flush" => true,
+            [a, b] => {
+                (a == "create" || a == "drop" || a == "alter" || a == "set")
+                    && (b == "user" || b == "password" || b == "role")
+            }
+            _ => false,
+        };
+        if chooses_db || account || words.is_empty() {
             continue;
         }
         out.push_str(statement.trim());
@@ -331,10 +515,11 @@ fn shell_sql(text: &str) -> String {
         let Some((_, tail)) = line.split_once("<<") else {
             continue;
         };
+        let tail = tail.trim_start_matches('-').trim_start();
+        // `<<'EOF'` keeps the body as written; `<<EOF` lets the shell unescape \` \$ and \\.
+        let quoted = tail.starts_with(['\'', '"', '\\']);
         let tag: String = tail
-            .trim_start_matches('-')
-            .trim_start()
-            .trim_start_matches(['\'', '"'])
+            .trim_start_matches(['\'', '"', '\\'])
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
@@ -345,7 +530,11 @@ fn shell_sql(text: &str) -> String {
             if body.trim() == tag {
                 break;
             }
-            out.push_str(body);
+            if quoted {
+                out.push_str(body);
+            } else {
+                out.push_str(&unescape_heredoc(body));
+            }
             out.push('\n');
         }
     }
@@ -359,6 +548,24 @@ fn shell_sql(text: &str) -> String {
                 out.push_str(";\n");
             }
         }
+    }
+    out
+}
+
+/// A line of an unquoted here-document as the shell passes it on: `\`` `\$` `\\` lose their backslash.
+fn unescape_heredoc(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&n) = chars.peek()
+            && matches!(n, '`' | '$' | '\\')
+        {
+            out.push(n);
+            chars.next();
+            continue;
+        }
+        out.push(c);
     }
     out
 }

@@ -69,6 +69,10 @@ pub struct Outcome {
     /// Texts of `absent` that the transcript has.
     pub unexpected: Vec<String>,
     pub elapsed: Duration,
+    /// The last lines the backend wrote to stdout and stderr (a PHP fatal, a panic), kept when a step got
+    /// an HTTP 5xx from it or the expectations failed, since the transcript then shows only "HTTP 500".
+    /// Empty otherwise, and never part of the snapshot: servers' own output carries times and pids.
+    pub backend_output: String,
 }
 
 impl Outcome {
@@ -178,6 +182,8 @@ impl Replayer {
             *at = "reading the facts".to_string();
         }
         steps.extend(world.after_flow().await);
+        // Read while it runs: collecting the facts stops the backend, and a stopped one has no output.
+        let output = world.stack.backend().output_tail().await;
         let (backend_errors, db) = world.collect_facts().await?;
         let transcript = Transcript {
             scenario: scenario.id.clone(),
@@ -188,7 +194,11 @@ impl Replayer {
             backend_errors,
             db,
         };
-        Ok(judge(scenario, &transcript, started.elapsed()))
+        let mut outcome = judge(scenario, &transcript, started.elapsed());
+        if !outcome.symptom_ok() || got_server_error(&outcome.transcript) {
+            outcome.backend_output = output;
+        }
+        Ok(outcome)
     }
 
     /// The deployment of one scenario: its own cloud, database and backend on the shared runtime, the
@@ -335,6 +345,14 @@ impl World {
 }
 
 /// The redacted transcript and what of the expectations it lacks or has too much of.
+/// True if the app or the cloud got an HTTP 5xx answer from the backend in this transcript.
+fn got_server_error(transcript: &str) -> bool {
+    static SERVER_ERROR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(outcome: HTTP 5\d\d|-> HTTP 5\d\d)").expect("the pattern is valid")
+    });
+    SERVER_ERROR.is_match(transcript)
+}
+
 fn judge(scenario: &Scenario, transcript: &Transcript, elapsed: Duration) -> Outcome {
     let text = transcript.to_redacted_yaml();
     let raw = transcript.plain_text();
@@ -358,6 +376,7 @@ fn judge(scenario: &Scenario, transcript: &Transcript, elapsed: Duration) -> Out
         missing,
         unexpected,
         elapsed,
+        backend_output: String::new(),
     }
 }
 
@@ -470,7 +489,9 @@ fn error_logs(backend: &BackendInstance) -> Result<BTreeMap<String, Vec<String>>
     let mut out = BTreeMap::new();
     for (name, content) in backend.log_files()? {
         if name.contains("_error") {
-            out.insert(name, content.lines().map(str::to_string).collect());
+            // Timings a backend measures itself vary by run; the rest of each line is compared.
+            let lines = content.lines().map(super::transcript::redact_log_timings);
+            out.insert(name, lines.collect());
         }
     }
     Ok(out)

@@ -8,6 +8,40 @@ pub fn snapshot_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("faq__{id}.snap"))
 }
 
+/// Where the accepted transcripts of backend profile `profile` live when no directory is given, for a
+/// backend other than the built-in minilvb (whose baseline is `snapshots/`): `snapshots-<profile>`
+/// beside the catalogue's directory (that of the first scenario path, or the one above a `tickets/`
+/// directory), so each backend is held against its own baseline. `None` for the catalogue built into the
+/// binary: then the current directory.
+pub fn profile_dir(profile: &str, first_path: Option<&Path>) -> PathBuf {
+    let name: String = profile
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let leaf = format!("snapshots-{name}");
+    let Some(path) = first_path.filter(|p| p.exists()) else {
+        return PathBuf::from(leaf);
+    };
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut catalogue = if path.is_dir() {
+        path.as_path()
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    if catalogue.file_name().is_some_and(|n| n == "tickets")
+        && let Some(parent) = catalogue.parent()
+    {
+        catalogue = parent;
+    }
+    catalogue.parent().unwrap_or(Path::new(".")).join(leaf)
+}
+
 /// The accepted content of a snapshot file, without insta's header.
 pub fn read_snapshot(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -165,6 +199,25 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "---\nsource: harness/tests/faq.rs\ndescription: kept\n---\nnew: 2\n"
+        );
+    }
+
+    #[test]
+    fn other_backends_have_a_baseline_of_their_own_beside_the_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenarios = dir.path().join("harness/scenarios");
+        std::fs::create_dir_all(scenarios.join("tickets")).unwrap();
+        std::fs::write(scenarios.join("tickets/t.toml"), "").unwrap();
+        let want = dir.path().join("harness/snapshots-php");
+        assert_eq!(profile_dir("php", Some(&scenarios)), want);
+        assert_eq!(profile_dir("php", Some(&scenarios.join("tickets"))), want);
+        assert_eq!(
+            profile_dir("php", Some(&scenarios.join("tickets/t.toml"))),
+            want
+        );
+        assert_eq!(
+            profile_dir("acme backend/2", None),
+            PathBuf::from("snapshots-acme_backend_2")
         );
     }
 

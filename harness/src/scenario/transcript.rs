@@ -135,6 +135,27 @@ impl Redactor {
     }
 }
 
+/// A backend log line without what a backend measures on the wall clock, which varies from run to run
+/// with any backend: a duration or timing given with a unit (`12ms`, `0.4 s`, `1s`) or after a word that
+/// names one (`duration:1`, `cost=12`, `elapsed 3`). The words and units stay, so the line still says what
+/// was timed; only log lines are touched, never the DB facts or the cloud's journal.
+pub fn redact_log_timings(line: &str) -> String {
+    static RULES: std::sync::LazyLock<[Regex; 2]> = std::sync::LazyLock::new(|| {
+        [
+            Regex::new(
+                r"(?i)\b(duration|cost|elapsed|took|spent|time_?used|latency)(\s*[=:]?\s*)\d+(?:\.\d+)?",
+            )
+            .expect("the timing pattern is valid"),
+            Regex::new(r"\b\d+(?:\.\d+)?(\s?)(ms|us|µs|ns|s|sec|secs|seconds)\b")
+                .expect("the unit pattern is valid"),
+        ]
+    });
+    let words = RULES[0].replace_all(line, "${1}${2}[duration]");
+    RULES[1]
+        .replace_all(&words, "[duration]${1}${2}")
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +189,19 @@ mod tests {
             out.contains("Access denied for user 'live_user'@'127.0.0.1' (using password: YES)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn timings_in_log_lines_are_redacted_with_their_words_kept() {
+        let line =
+            "tape duration too short: 1s, stream:8888_a; mysql cost=12 took 0.4 ms, duration:0";
+        assert_eq!(
+            redact_log_timings(line),
+            "tape duration too short: [duration]s, stream:8888_a; mysql cost=[duration] took [duration] ms, duration:[duration]"
+        );
+        // Codes, ids and sizes are not timings.
+        let kept = "[ERROR][0] query failed, errno 1054, 534 bytes, HTTP 500, stream 8888_anchor01";
+        assert_eq!(redact_log_timings(kept), kept);
     }
 
     #[test]
