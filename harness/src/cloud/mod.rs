@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod cos;
+pub mod http;
 pub mod im;
 pub mod journal;
 pub mod lvb;
@@ -296,18 +297,24 @@ pub async fn serve(
     services: Services,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
+    serve_with_limits(http, rtmp, services, shutdown, http::HttpLimits::default()).await
+}
+
+/// [`serve`] with the HTTP listener's timeouts and connection cap given.
+pub async fn serve_with_limits(
+    http: TcpListener,
+    rtmp: TcpListener,
+    services: Services,
+    shutdown: Shutdown,
+    limits: http::HttpLimits,
+) -> std::io::Result<()> {
     let rtmp_task = tokio::spawn(services.lvb.clone().serve_rtmp(rtmp, shutdown.clone()));
     let app = Router::new()
         .fallback(dispatch)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(services);
     let mut http_shutdown = shutdown;
-    axum::serve(
-        http,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { http_shutdown.wait().await })
-    .await?;
+    http::serve_router(http, app, limits, async move { http_shutdown.wait().await }).await?;
     let _ = rtmp_task.await;
     Ok(())
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use tcharness::cloud::cos::{Cos, CosOptions};
+use tcharness::cloud::http::HttpLimits;
 use tcharness::cloud::{
     self, CloudContext, CloudOptions, Journal, JournalLimits, Services, Shutdown, Tenant,
 };
@@ -40,6 +41,15 @@ pub struct ServeArgs {
     /// MiB the journal may hold (oldest dropped first).
     #[arg(long, default_value_t = 16)]
     pub journal_mib: usize,
+    /// Seconds a client has to send a whole HTTP request head.
+    #[arg(long, default_value_t = 10.0)]
+    pub http_header_timeout: f64,
+    /// Seconds an HTTP connection may stay open with no request and no traffic.
+    #[arg(long, default_value_t = 60.0)]
+    pub http_idle_timeout: f64,
+    /// Open HTTP connections at most (also at most half the file descriptor limit).
+    #[arg(long, default_value_t = 1024)]
+    pub http_max_connections: usize,
 }
 
 /// Runs `tcharness serve`.
@@ -47,6 +57,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let limits = JournalLimits {
         max_entries: a.journal_entries,
         max_bytes: a.journal_mib.saturating_mul(1024 * 1024),
+    };
+    let http_limits = HttpLimits {
+        header_read_timeout: secs(a.http_header_timeout),
+        idle_timeout: secs(a.http_idle_timeout),
+        max_connections: a.http_max_connections,
     };
     serve(
         a.tenant.as_deref(),
@@ -56,9 +71,16 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         &a.backend,
         a.data_dir,
         limits,
+        http_limits,
     )
 }
 
+/// Seconds from the command line; negative, NaN or huge values are clamped instead of panicking.
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn serve(
     tenant: Option<&Path>,
     http: &str,
@@ -67,6 +89,7 @@ fn serve(
     backend: &str,
     data_dir: Option<PathBuf>,
     limits: JournalLimits,
+    http_limits: HttpLimits,
 ) -> anyhow::Result<ExitCode> {
     let tenant = match tenant {
         Some(p) => Tenant::load(p)?,
@@ -78,7 +101,7 @@ fn serve(
     };
     let tenant = deployment::console(&tenant, &model::Mutations::default(), &filled)?;
     let options = CloudOptions {
-        callback_retry_interval: std::time::Duration::from_secs_f64(retry_secs.max(0.0)),
+        callback_retry_interval: secs(retry_secs),
         ..CloudOptions::default()
     };
     let rt = tokio::runtime::Runtime::new()?;
@@ -101,7 +124,13 @@ fn serve(
         let services = Services::with_cos(ctx, cos);
         let (trigger, shutdown) = Shutdown::new();
         println!("{banner}");
-        let server = tokio::spawn(cloud::serve(http, rtmp, services, shutdown));
+        let server = tokio::spawn(cloud::serve_with_limits(
+            http,
+            rtmp,
+            services,
+            shutdown,
+            http_limits,
+        ));
         tokio::signal::ctrl_c().await?;
         eprintln!("shutting down");
         trigger.trigger();
