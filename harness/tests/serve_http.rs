@@ -216,3 +216,136 @@ fn two_thousand_idle_connections_under_a_256_fd_limit_do_not_block_a_request() {
     drop(idle);
     drop(serve);
 }
+
+/// Lines of a child's stderr, read on a thread so a test can wait for one with a bound.
+struct Lines(std::sync::mpsc::Receiver<String>, Vec<String>);
+
+impl Lines {
+    fn new(r: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(r).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines(rx, Vec::new())
+    }
+
+    /// Waits for a line containing every one of `parts`; all lines seen are kept in `.1`.
+    fn wait_for(&mut self, parts: &[&str], bound: Duration) -> Option<String> {
+        let deadline = Instant::now() + bound;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.0.recv_timeout(left).ok()?;
+            self.1.push(line.clone());
+            if parts.iter().all(|p| line.contains(p)) {
+                return Some(line);
+            }
+        }
+    }
+}
+
+#[test]
+fn requests_and_every_callback_attempt_are_logged_and_sigterm_ends_serve() {
+    // The backend's port is closed: every callback attempt is refused, then serve gives up.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let mut child = Serve(
+        Command::new(env!("CARGO_BIN_EXE_tcharness"))
+            .args([
+                "serve",
+                "--backend",
+                &backend,
+                "--callback-retry-secs",
+                "0.2",
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tcharness serve"),
+    );
+    let mut banner = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let banner: serde_json::Value = serde_json::from_str(&banner).expect("the banner");
+    let mut lines = Lines::new(child.0.stderr.take().unwrap());
+    let http: SocketAddr = banner["http"].as_str().unwrap().parse().unwrap();
+    let rtmp: SocketAddr = banner["rtmp"].as_str().unwrap().parse().unwrap();
+
+    assert!(status_line(http, "example.com", "/logged-path").starts_with("HTTP/1.1 404"));
+    assert!(
+        lines
+            .wait_for(
+                &["GET", "example.com/logged-path", "404"],
+                Duration::from_secs(10)
+            )
+            .is_some(),
+        "no request line in {:?}",
+        lines.1
+    );
+
+    let bizid = banner["lvb"]["bizid"].as_u64().unwrap();
+    let key = banner["lvb"]["push_key"].as_str().unwrap();
+    let stream = format!("{bizid}_logged");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let tx_time = format!("{:X}", now + 3600);
+    let secret = tcharness::cloud::lvb::hotlink::tx_secret(key, &stream, &tx_time);
+    let url = format!(
+        "rtmp://{bizid}.livepush.myqcloud.com/live/{stream}?txSecret={secret}&txTime={tx_time}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let p = tcharness::cloud::lvb::publisher::Publisher::publish(
+            rtmp,
+            &url,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("push accepted");
+        p.stop().await.expect("stop");
+    });
+    for n in 1..=4 {
+        let attempt = format!("attempt {n}/4");
+        assert!(
+            lines
+                .wait_for(&["WARN", &stream, &attempt], Duration::from_secs(20))
+                .is_some(),
+            "no line for {attempt} in {:?}",
+            lines.1
+        );
+    }
+    assert!(
+        lines
+            .wait_for(
+                &["ERROR", &stream, "gave up after 4 attempts"],
+                Duration::from_secs(20)
+            )
+            .is_some(),
+        "no give-up line in {:?}",
+        lines.1
+    );
+
+    // SAFETY: a signal to the child this test spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let status = child.0.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        lines
+            .wait_for(&["shutting down"], Duration::from_secs(5))
+            .is_some(),
+        "{:?}",
+        lines.1
+    );
+}

@@ -340,10 +340,27 @@ pub async fn serve_router(
             let guard = InFlight::new(svc_state.clone());
             let mut req = req.map(Body::new);
             req.extensions_mut().insert(ConnectInfo(peer));
+            // One line per request: the Host decides the service, so it is logged with the path.
+            let method = req.method().clone();
+            let host = req
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().host())
+                .unwrap_or("-")
+                .to_string();
+            let path = req.uri().path().to_string();
+            let started = Instant::now();
             let call =
                 hyper::service::Service::call(&TowerToHyperService::new(router.clone()), req);
             async move {
                 let res = call.await?;
+                tracing::info!(
+                    target: "tcharness::http",
+                    "{peer} {method} {host}{path} {} {}ms",
+                    res.status().as_u16(),
+                    started.elapsed().as_millis()
+                );
                 Ok::<_, std::convert::Infallible>(res.map(|inner| GuardedBody {
                     inner,
                     _guard: guard,

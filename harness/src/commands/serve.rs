@@ -54,6 +54,7 @@ pub struct ServeArgs {
 
 /// Runs `tcharness serve`.
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
     let limits = JournalLimits {
         max_entries: a.journal_entries,
         max_bytes: a.journal_mib.saturating_mul(1024 * 1024),
@@ -73,6 +74,28 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         limits,
         http_limits,
     )
+}
+
+/// Request, callback and warning lines on stderr; `RUST_LOG` (env-filter syntax) overrides the default
+/// `info`. stdout stays the one banner line for scripts.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and service managers send): both end serve cleanly.
+async fn stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// Seconds from the command line; negative, NaN or huge values are clamped instead of panicking.
@@ -131,8 +154,8 @@ fn serve(
             shutdown,
             http_limits,
         ));
-        tokio::signal::ctrl_c().await?;
-        eprintln!("shutting down");
+        stop_signal().await?;
+        tracing::info!(target: "tcharness::serve", "shutting down");
         trigger.trigger();
         server.await??;
         Ok(ExitCode::SUCCESS)
