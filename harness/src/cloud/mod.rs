@@ -7,6 +7,7 @@
 //!
 //! All services share a [`CloudContext`]: the tenant (the console), the clock and the journal.
 
+pub mod admin;
 pub mod clock;
 pub mod cos;
 pub mod http;
@@ -154,6 +155,8 @@ pub struct Services {
     pub cos: Arc<cos::Cos>,
     pub lvb: Arc<lvb::Lvb>,
     pub im: Arc<im::Im>,
+    /// The console the services started with, for `/_tcharness/reset`.
+    initial: Arc<Tenant>,
 }
 
 impl Services {
@@ -167,8 +170,20 @@ impl Services {
             cos: Arc::new(cos),
             lvb: Arc::new(lvb::Lvb::new(ctx.clone())),
             im: Arc::new(im::Im::new(ctx.clone())),
+            initial: Arc::new(ctx.tenant()),
             ctx,
         }
+    }
+
+    /// Back to the state the services started in: the starting console, an empty journal, no COS
+    /// objects, IM accounts or LVB recordings (`/_tcharness/reset`).
+    pub fn reset(&self) {
+        let initial = (*self.initial).clone();
+        self.ctx.update_tenant(|t| *t = initial);
+        self.cos.store().clear();
+        self.im.reset();
+        self.lvb.reset();
+        self.ctx.journal.clear();
     }
 }
 
@@ -232,6 +247,9 @@ async fn dispatch(
         .or_else(|| req.uri().host())
         .unwrap_or("")
         .to_string();
+    if req.uri().path().starts_with(admin::PREFIX) {
+        return admin::handle(&services, req).await;
+    }
     match route_host(&host, req.uri().path()) {
         Route::Cos => services.cos.handle(&host, peer, req).await,
         Route::Lvb => services.lvb.handle_http(&host, peer, req).await,

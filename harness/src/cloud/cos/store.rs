@@ -316,6 +316,16 @@ impl Store {
         })
     }
 
+    /// Removes every object, session and used signature, on disk too (`/_tcharness/reset`).
+    pub fn clear(&self) {
+        let buckets = std::mem::take(&mut *self.lock());
+        for (bucket, entries) in &buckets.buckets {
+            for path in entries.keys() {
+                self.persist(bucket, path, None);
+            }
+        }
+    }
+
     /// What [`Store::open`] skipped, one line per file.
     pub fn load_warnings(&self) -> &[String] {
         &self.load_warnings
