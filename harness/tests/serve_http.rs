@@ -349,3 +349,48 @@ fn requests_and_every_callback_attempt_are_logged_and_sigterm_ends_serve() {
         lines.1
     );
 }
+
+#[test]
+fn bare_ports_mean_loopback_and_the_hosts_lines_and_dns_point_at_the_listeners() {
+    let mut child = Serve(
+        Command::new(env!("CARGO_BIN_EXE_tcharness"))
+            .args(["serve", "--http", ":0", "--rtmp", ":0", "--dns", ":0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tcharness serve"),
+    );
+    let mut banner = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let banner: serde_json::Value = serde_json::from_str(&banner).expect("the banner");
+    assert!(banner["http"].as_str().unwrap().starts_with("127.0.0.1:"));
+    let hosts = banner["hosts"][0].as_str().unwrap();
+    for name in [
+        "8888.livepush.myqcloud.com",
+        "8888.livepush2.myqcloud.com",
+        "sh.file.myqcloud.com",
+        "fcgi.video.qcloud.com",
+        "openim.tim.qq.com",
+    ] {
+        assert!(hosts.split(' ').any(|n| n == name), "{name} not in {hosts}");
+    }
+    assert!(hosts.starts_with("127.0.0.1 "));
+    let dns: SocketAddr = banner["dns"].as_str().unwrap().parse().unwrap();
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut q = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in ["8888", "livepush2", "myqcloud", "com"] {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    client.send_to(&q, dns).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, _) = client.recv_from(&mut buf).expect("a DNS answer");
+    assert_eq!(&buf[..2], &[0xab, 0xcd]);
+    assert_eq!(&buf[n - 4..n], &[127, 0, 0, 1]);
+}

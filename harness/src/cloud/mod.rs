@@ -10,10 +10,12 @@
 pub mod admin;
 pub mod clock;
 pub mod cos;
+pub mod dns;
 pub mod http;
 pub mod im;
 pub mod journal;
 pub mod lvb;
+pub mod reach;
 pub mod settle;
 pub mod tenant;
 
