@@ -6,6 +6,7 @@
 //! Modules follow the data flow of a request:
 //! - [`config`]: `conf/OutDefine.php`, `conf/cdn.inc.ini`, the route file; errors name file, line, constant.
 //! - [`server`]: axum router on an already bound listener with a shutdown future; body size limit.
+//! - [`listener`]: the accept loop: header read timeout, idle deadline, connection cap.
 //! - [`actions`]: `POST /interface.php`, every V1 `Action`, with [`params`] (the original's checker) and
 //!   [`envelope`] (`returnValue`/`returnMsg`/`returnData`, PHP `json_encode` escaping).
 //! - [`callback`]: `POST /callback/Live_callback.php`, LVB event notifications, replay storage rules.
@@ -28,6 +29,7 @@ pub mod check_online;
 pub mod config;
 pub mod db;
 pub mod envelope;
+pub mod listener;
 pub mod log;
 pub mod params;
 pub mod rows;

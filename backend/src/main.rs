@@ -23,6 +23,15 @@ enum Command {
         root: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Seconds a client has to send a whole HTTP request head.
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// Seconds an HTTP connection may stay open with no request and no traffic.
+        #[arg(long, default_value_t = 60.0)]
+        idle_timeout: f64,
+        /// Open HTTP connections at most (also at most half the file descriptor limit).
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Print the table DDL (live_data, tape_data, group_info).
     Schema,
@@ -40,7 +49,18 @@ fn main() -> ExitCode {
             print!("{}", minilvb::db::SCHEMA);
             ExitCode::SUCCESS
         }
-        Command::Serve { root, listen } => {
+        Command::Serve {
+            root,
+            listen,
+            header_timeout,
+            idle_timeout,
+            max_connections,
+        } => {
+            let limits = minilvb::server::HttpLimits {
+                header_read_timeout: secs(header_timeout),
+                idle_timeout: secs(idle_timeout),
+                max_connections,
+            };
             let config = match Config::load(&root) {
                 Ok(c) => c,
                 Err(e) => {
@@ -48,7 +68,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime(async move { serve(config, listen).await })
+            runtime(async move { serve(config, listen, limits).await })
         }
         Command::CheckOnline { root } => {
             let config = match Config::load(&root) {
@@ -96,7 +116,12 @@ fn runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
-async fn serve(config: Config, listen: String) -> ExitCode {
+/// Seconds from the command line; negative, NaN or huge values are clamped instead of panicking.
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
+}
+
+async fn serve(config: Config, listen: String, limits: minilvb::server::HttpLimits) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(&listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -115,7 +140,7 @@ async fn serve(config: Config, listen: String) -> ExitCode {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "minilvb listening on http://{addr}");
     let _ = out.flush();
-    match minilvb::server::serve(listener, app, shutdown_signal()).await {
+    match minilvb::server::serve_with_limits(listener, app, limits, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("minilvb: {e}");

@@ -17,6 +17,7 @@ use crate::actions::{self, Outcome};
 use crate::app::App;
 use crate::callback::{self, CallbackOutcome};
 use crate::envelope::{EC_SYSTEM_INVALID_JSON_FORMAT, Reply};
+pub use crate::listener::HttpLimits;
 
 /// Largest request body read (1 MiB); the original's clients send a few hundred bytes.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -31,15 +32,23 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves on an already bound listener until `shutdown` completes.
+/// Serves on an already bound listener until `shutdown` completes, with the default [`HttpLimits`].
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_limits(listener, app, HttpLimits::default(), shutdown).await
+}
+
+/// [`serve`] with the listener's header timeout, idle deadline and connection cap given.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::listener::serve_router(listener, router(app), limits, shutdown).await
 }
 
 fn text_html(status: StatusCode, body: String) -> Response {

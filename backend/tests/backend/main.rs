@@ -4,4 +4,5 @@ mod actions;
 mod callback;
 mod check_online;
 mod common;
+mod http_limits;
 mod process;

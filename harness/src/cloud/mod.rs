@@ -7,11 +7,15 @@
 //!
 //! All services share a [`CloudContext`]: the tenant (the console), the clock and the journal.
 
+pub mod admin;
 pub mod clock;
 pub mod cos;
+pub mod dns;
+pub mod http;
 pub mod im;
 pub mod journal;
 pub mod lvb;
+pub mod reach;
 pub mod settle;
 pub mod tenant;
 
@@ -153,6 +157,8 @@ pub struct Services {
     pub cos: Arc<cos::Cos>,
     pub lvb: Arc<lvb::Lvb>,
     pub im: Arc<im::Im>,
+    /// The console the services started with, for `/_tcharness/reset`.
+    initial: Arc<Tenant>,
 }
 
 impl Services {
@@ -166,8 +172,20 @@ impl Services {
             cos: Arc::new(cos),
             lvb: Arc::new(lvb::Lvb::new(ctx.clone())),
             im: Arc::new(im::Im::new(ctx.clone())),
+            initial: Arc::new(ctx.tenant()),
             ctx,
         }
+    }
+
+    /// Back to the state the services started in: the starting console, an empty journal, no COS
+    /// objects, IM accounts or LVB recordings (`/_tcharness/reset`).
+    pub fn reset(&self) {
+        let initial = (*self.initial).clone();
+        self.ctx.update_tenant(|t| *t = initial);
+        self.cos.store().clear();
+        self.im.reset();
+        self.lvb.reset();
+        self.ctx.journal.clear();
     }
 }
 
@@ -231,6 +249,9 @@ async fn dispatch(
         .or_else(|| req.uri().host())
         .unwrap_or("")
         .to_string();
+    if req.uri().path().starts_with(admin::PREFIX) {
+        return admin::handle(&services, req).await;
+    }
     match route_host(&host, req.uri().path()) {
         Route::Cos => services.cos.handle(&host, peer, req).await,
         Route::Lvb => services.lvb.handle_http(&host, peer, req).await,
@@ -296,18 +317,24 @@ pub async fn serve(
     services: Services,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
+    serve_with_limits(http, rtmp, services, shutdown, http::HttpLimits::default()).await
+}
+
+/// [`serve`] with the HTTP listener's timeouts and connection cap given.
+pub async fn serve_with_limits(
+    http: TcpListener,
+    rtmp: TcpListener,
+    services: Services,
+    shutdown: Shutdown,
+    limits: http::HttpLimits,
+) -> std::io::Result<()> {
     let rtmp_task = tokio::spawn(services.lvb.clone().serve_rtmp(rtmp, shutdown.clone()));
     let app = Router::new()
         .fallback(dispatch)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(services);
     let mut http_shutdown = shutdown;
-    axum::serve(
-        http,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { http_shutdown.wait().await })
-    .await?;
+    http::serve_router(http, app, limits, async move { http_shutdown.wait().await }).await?;
     let _ = rtmp_task.await;
     Ok(())
 }

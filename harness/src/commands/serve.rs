@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use tcharness::cloud::cos::{Cos, CosOptions};
+use tcharness::cloud::http::HttpLimits;
 use tcharness::cloud::{
     self, CloudContext, CloudOptions, Journal, JournalLimits, Services, Shutdown, Tenant,
 };
@@ -19,12 +20,21 @@ pub struct ServeArgs {
     /// The account to emulate (default: the healthy tenant).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
-    /// HTTP listen address (every Tencent HTTP host name should resolve here).
+    /// HTTP listen address (every Tencent HTTP host name should resolve here); `:80` means
+    /// 127.0.0.1:80.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub http: String,
-    /// RTMP listen address (`*.livepush.myqcloud.com` should resolve here).
+    /// RTMP listen address (`*.livepush.myqcloud.com` and `*.livepush2.myqcloud.com` should resolve
+    /// here); `:1935` means 127.0.0.1:1935.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub rtmp: String,
+    /// Also answer DNS over UDP here (e.g. `:5353`): Tencent names resolve to the listeners.
+    #[arg(long)]
+    pub dns: Option<String>,
+    /// The IP clients should use for the listeners (hosts lines, DNS answers); default: the bound IP,
+    /// 127.0.0.1 for 0.0.0.0.
+    #[arg(long)]
+    pub advertise: Option<std::net::IpAddr>,
     /// Seconds between callback attempts.
     #[arg(long, default_value_t = 3.0)]
     pub callback_retry_secs: f64,
@@ -40,33 +50,90 @@ pub struct ServeArgs {
     /// MiB the journal may hold (oldest dropped first).
     #[arg(long, default_value_t = 16)]
     pub journal_mib: usize,
+    /// Seconds a client has to send a whole HTTP request head.
+    #[arg(long, default_value_t = 10.0)]
+    pub http_header_timeout: f64,
+    /// Seconds an HTTP connection may stay open with no request and no traffic.
+    #[arg(long, default_value_t = 60.0)]
+    pub http_idle_timeout: f64,
+    /// Open HTTP connections at most (also at most half the file descriptor limit).
+    #[arg(long, default_value_t = 1024)]
+    pub http_max_connections: usize,
 }
 
 /// Runs `tcharness serve`.
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
     let limits = JournalLimits {
         max_entries: a.journal_entries,
         max_bytes: a.journal_mib.saturating_mul(1024 * 1024),
     };
+    let http_limits = HttpLimits {
+        header_read_timeout: secs(a.http_header_timeout),
+        idle_timeout: secs(a.http_idle_timeout),
+        max_connections: a.http_max_connections,
+    };
+    let reach = Reach {
+        http: cloud::reach::listen_addr(&a.http),
+        rtmp: cloud::reach::listen_addr(&a.rtmp),
+        dns: a.dns.as_deref().map(cloud::reach::listen_addr),
+        advertise: a.advertise,
+    };
     serve(
         a.tenant.as_deref(),
-        &a.http,
-        &a.rtmp,
+        &reach,
         a.callback_retry_secs,
         &a.backend,
         a.data_dir,
         limits,
+        http_limits,
     )
 }
 
+/// Request, callback and warning lines on stderr; `RUST_LOG` (env-filter syntax) overrides the default
+/// `info`. stdout stays the one banner line for scripts.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and service managers send): both end serve cleanly.
+async fn stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+/// Seconds from the command line; negative, NaN or huge values are clamped instead of panicking.
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
+}
+
+/// Where serve listens and what it tells clients.
+struct Reach {
+    http: String,
+    rtmp: String,
+    dns: Option<String>,
+    advertise: Option<std::net::IpAddr>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn serve(
     tenant: Option<&Path>,
-    http: &str,
-    rtmp: &str,
+    reach: &Reach,
     retry_secs: f64,
     backend: &str,
     data_dir: Option<PathBuf>,
     limits: JournalLimits,
+    http_limits: HttpLimits,
 ) -> anyhow::Result<ExitCode> {
     let tenant = match tenant {
         Some(p) => Tenant::load(p)?,
@@ -78,19 +145,38 @@ fn serve(
     };
     let tenant = deployment::console(&tenant, &model::Mutations::default(), &filled)?;
     let options = CloudOptions {
-        callback_retry_interval: std::time::Duration::from_secs_f64(retry_secs.max(0.0)),
+        callback_retry_interval: secs(retry_secs),
         ..CloudOptions::default()
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let http = tokio::net::TcpListener::bind(http)
+        let http = tokio::net::TcpListener::bind(&reach.http)
             .await
-            .with_context(|| format!("cannot listen on {http}"))?;
-        let rtmp = tokio::net::TcpListener::bind(rtmp)
+            .with_context(|| format!("cannot listen on {}", reach.http))?;
+        let rtmp = tokio::net::TcpListener::bind(&reach.rtmp)
             .await
-            .with_context(|| format!("cannot listen on {rtmp}"))?;
+            .with_context(|| format!("cannot listen on {}", reach.rtmp))?;
         let (http_addr, rtmp_addr) = (http.local_addr()?, rtmp.local_addr()?);
-        let banner = serve_banner(&tenant, http_addr, rtmp_addr);
+        let targets = cloud::dns::Targets {
+            http: cloud::reach::client_ip(http_addr, reach.advertise),
+            rtmp: cloud::reach::client_ip(rtmp_addr, reach.advertise),
+        };
+        let dns = match &reach.dns {
+            Some(addr) => Some(
+                tokio::net::UdpSocket::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (DNS)"))?,
+            ),
+            None => None,
+        };
+        let dns_addr = match &dns {
+            Some(s) => Some(s.local_addr()?),
+            None => None,
+        };
+        let mut banner = serve_banner(&tenant, http_addr, rtmp_addr);
+        let hosts = cloud::reach::hosts_lines(&tenant, targets.http, targets.rtmp);
+        banner["hosts"] = serde_json::json!(hosts);
+        banner["dns"] = serde_json::json!(dns_addr.map(|a| a.to_string()));
         let ctx = CloudContext::with_journal(tenant, options, Journal::bounded(limits));
         let cos_options = CosOptions {
             data_dir,
@@ -101,9 +187,29 @@ fn serve(
         let services = Services::with_cos(ctx, cos);
         let (trigger, shutdown) = Shutdown::new();
         println!("{banner}");
-        let server = tokio::spawn(cloud::serve(http, rtmp, services, shutdown));
-        tokio::signal::ctrl_c().await?;
-        eprintln!("shutting down");
+        for line in &hosts {
+            tracing::info!(target: "tcharness::serve", "hosts file line: {line}");
+        }
+        if http_addr.port() != 80 || rtmp_addr.port() != 1935 {
+            // A hosts file and DNS carry addresses, not ports: clients that take Tencent URLs as they
+            // are connect to 80 and 1935.
+            tracing::warn!(
+                target: "tcharness::serve",
+                "hosts lines and DNS answers need --http :80 --rtmp :1935 for clients using Tencent URLs unchanged"
+            );
+        }
+        if let Some(socket) = dns {
+            tokio::spawn(cloud::dns::serve(socket, targets, shutdown.clone()));
+        }
+        let server = tokio::spawn(cloud::serve_with_limits(
+            http,
+            rtmp,
+            services,
+            shutdown,
+            http_limits,
+        ));
+        stop_signal().await?;
+        tracing::info!(target: "tcharness::serve", "shutting down");
         trigger.trigger();
         server.await??;
         Ok(ExitCode::SUCCESS)
@@ -134,8 +240,8 @@ fn serve_banner(
         "http": http.to_string(),
         "rtmp": rtmp.to_string(),
         "resolve": {
-            "*.myqcloud.com, fcgi.video.qcloud.com, tls.qcloud.com, *.tim.qq.com": http.to_string(),
-            "*.livepush.myqcloud.com:1935": rtmp.to_string(),
+            "*.myqcloud.com, *.qcloud.com, *.tim.qq.com (except push)": http.to_string(),
+            "*.livepush.myqcloud.com:1935, *.livepush2.myqcloud.com:1935": rtmp.to_string(),
         },
         "common_access": format!("http://{http}/common_access"),
         "lvb": {

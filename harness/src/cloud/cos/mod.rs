@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod codes;
 pub mod console;
+pub mod disk;
 pub mod download;
 pub mod form;
 pub mod hosts;

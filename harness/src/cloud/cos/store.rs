@@ -6,10 +6,12 @@
 //! the lock only for map operations, never across an await.
 //!
 //! With a data directory (`serve --data-dir`), every object is also written through to disk, one
-//! `{sha1(path)}.json` (metadata) and `.bin` (content) per entry under `{dir}/{appid}/{bucket}/`, and
-//! loaded back by [`Store::open`]. Sessions and used signatures are not persisted.
+//! `{sha1(path)}.json` (metadata) and `{sha1(path)}-{sha1(content)}.bin` (content) per entry under
+//! `{dir}/{appid}/{hex(bucket)}/`, and loaded back by [`Store::open`]; [`super::disk`] makes the writes
+//! atomic and private and never follows a symlink. Sessions and used signatures are not persisted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -18,6 +20,7 @@ use sha1::{Digest, Sha1};
 
 use super::codes::{self, CosCode};
 use super::console::Authority;
+use super::disk;
 
 /// `(appid, bucket name)`.
 pub type BucketKey = (u64, String);
@@ -127,6 +130,7 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     dir: Option<PathBuf>,
+    load_warnings: Vec<String>,
 }
 
 /// The on-disk metadata of one entry.
@@ -143,6 +147,83 @@ struct Record {
     custom_headers: serde_json::Map<String, serde_json::Value>,
     sha: String,
     vid: String,
+    /// sha1 of the content, naming its `.bin`; empty in files of earlier versions (`{stem}.bin`).
+    #[serde(default)]
+    bin: String,
+}
+
+/// Largest `.json` record read back (metadata only; custom headers are the bulk).
+const MAX_RECORD_BYTES: u64 = 1 << 20;
+/// Largest content file read back.
+const MAX_CONTENT_BYTES: u64 = 4 << 30;
+
+/// A directory entry that is a plain directory (not a symlink), with its name; a symlink is reported.
+fn plain_dir(
+    entry: std::io::Result<std::fs::DirEntry>,
+    warn: &mut impl FnMut(String),
+) -> Option<(PathBuf, String)> {
+    let entry = entry.ok()?;
+    let path = entry.path();
+    let ty = entry.file_type().ok()?;
+    if ty.is_symlink() {
+        warn(format!("{}: a symlink, not followed", path.display()));
+        return None;
+    }
+    ty.is_dir()
+        .then(|| (path, entry.file_name().to_string_lossy().into_owned()))
+}
+
+/// The content file a record names: `{stem}-{bin}.bin`, or `{stem}.bin` for records without `bin`;
+/// `None` when `bin` is not a sha1 (it must not become a path of its own).
+fn bin_path(bucket_dir: &Path, stem: &str, bin: &str) -> Option<PathBuf> {
+    if bin.is_empty() {
+        return Some(bucket_dir.join(format!("{stem}.bin")));
+    }
+    (bin.len() == 40 && bin.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| bucket_dir.join(format!("{stem}-{bin}.bin")))
+}
+
+/// One entry from `{stem}.json` (and its content file) in the directory of `(appid, bucket)`.
+fn load_entry(
+    bucket_dir: &Path,
+    stem: &str,
+    appid: u64,
+    bucket: &str,
+) -> Result<(String, Entry), String> {
+    let json = disk::read_nofollow(&bucket_dir.join(format!("{stem}.json")), MAX_RECORD_BYTES)
+        .map_err(|e| e.to_string())?;
+    let record: Record = serde_json::from_slice(&json).map_err(|e| format!("corrupt: {e}"))?;
+    // A record copied into another bucket's directory must not appear there.
+    if record.appid != appid || record.bucket != bucket || sha1_hex(record.path.as_bytes()) != stem
+    {
+        return Err("its path, bucket or appid does not match where it lies".into());
+    }
+    let kind = if record.dir {
+        EntryKind::Dir
+    } else {
+        let bin = bin_path(bucket_dir, stem, &record.bin).ok_or("names no valid content file")?;
+        let content = disk::read_nofollow(&bin, MAX_CONTENT_BYTES)
+            .map_err(|e| format!("content {}: {e}", bin.display()))?;
+        if !record.bin.is_empty() && sha1_hex(&content) != record.bin {
+            return Err(format!("content {} truncated or changed", bin.display()));
+        }
+        EntryKind::File {
+            content: Bytes::from(content),
+            sha: record.sha,
+            vid: record.vid,
+        }
+    };
+    Ok((
+        record.path,
+        Entry {
+            kind,
+            biz_attr: record.biz_attr,
+            ctime: record.ctime,
+            mtime: record.mtime,
+            authority: record.authority,
+            custom_headers: record.custom_headers,
+        },
+    ))
 }
 
 impl Store {
@@ -150,95 +231,157 @@ impl Store {
         Self::default()
     }
 
-    /// A store persisted in `dir` (created if missing), with what an earlier run left there.
+    /// A store persisted in `dir` (created 0700 if missing), with what an earlier run left there.
+    /// Nothing below `dir` is followed through a symlink; an entry whose files are corrupt, truncated,
+    /// misplaced or links is skipped with a warning naming the file (see [`Store::load_warnings`]), so
+    /// one damaged file cannot keep the cloud from starting.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let mut inner = Inner::default();
+        let mut warnings = Vec::new();
+        let mut warn = |what: String| {
+            tracing::warn!(target: "tcharness::cos", "data dir: {what}");
+            warnings.push(what);
+        };
         for appid_dir in std::fs::read_dir(dir)? {
-            let appid_dir = appid_dir?.path();
-            if !appid_dir.is_dir() {
+            let Some((appid_dir, name)) = plain_dir(appid_dir, &mut warn) else {
                 continue;
-            }
-            for bucket_dir in std::fs::read_dir(&appid_dir)? {
-                let bucket_dir = bucket_dir?.path();
-                if !bucket_dir.is_dir() {
+            };
+            let Ok(appid) = name.parse::<u64>() else {
+                warn(format!(
+                    "{}: not an appid directory, skipped",
+                    appid_dir.display()
+                ));
+                continue;
+            };
+            let buckets = match std::fs::read_dir(&appid_dir) {
+                Ok(b) => b,
+                Err(e) => {
+                    warn(format!("{}: {e}, skipped", appid_dir.display()));
                     continue;
                 }
-                for file in std::fs::read_dir(&bucket_dir)? {
-                    let file = file?.path();
-                    if file.extension().and_then(|e| e.to_str()) != Some("json") {
+            };
+            for bucket_dir in buckets {
+                let Some((bucket_dir, name)) = plain_dir(bucket_dir, &mut warn) else {
+                    continue;
+                };
+                let Some(bucket) = hex::decode(&name)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                else {
+                    warn(format!(
+                        "{}: not a bucket directory, skipped",
+                        bucket_dir.display()
+                    ));
+                    continue;
+                };
+                let files = match std::fs::read_dir(&bucket_dir) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        warn(format!("{}: {e}, skipped", bucket_dir.display()));
                         continue;
                     }
-                    let bad = |e: String| {
-                        std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            format!("{}: {e}", file.display()),
-                        )
+                };
+                for file in files.flatten() {
+                    let path = file.path();
+                    let name = file.file_name().to_string_lossy().into_owned();
+                    if name.starts_with(disk::TEMP_PREFIX) {
+                        // A write a crash interrupted; the renamed version (if any) is the truth.
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    let Some(stem) = name.strip_suffix(".json") else {
+                        continue;
                     };
-                    let record: Record = serde_json::from_slice(&std::fs::read(&file)?)
-                        .map_err(|e| bad(e.to_string()))?;
-                    let kind = if record.dir {
-                        EntryKind::Dir
-                    } else {
-                        let content = Bytes::from(std::fs::read(file.with_extension("bin"))?);
-                        EntryKind::File {
-                            content,
-                            sha: record.sha,
-                            vid: record.vid,
+                    match load_entry(&bucket_dir, stem, appid, &bucket) {
+                        Ok((key, entry)) => {
+                            inner
+                                .buckets
+                                .entry((appid, bucket.clone()))
+                                .or_default()
+                                .insert(key, entry);
                         }
-                    };
-                    inner
-                        .buckets
-                        .entry((record.appid, record.bucket))
-                        .or_default()
-                        .insert(
-                            record.path,
-                            Entry {
-                                kind,
-                                biz_attr: record.biz_attr,
-                                ctime: record.ctime,
-                                mtime: record.mtime,
-                                authority: record.authority,
-                                custom_headers: record.custom_headers,
-                            },
-                        );
+                        Err(e) => warn(format!("{}: {e}, skipped", path.display())),
+                    }
                 }
             }
         }
         Ok(Self {
             inner: Mutex::new(inner),
             dir: Some(dir.to_path_buf()),
+            load_warnings: warnings,
         })
+    }
+
+    /// Removes every object, session and used signature, on disk too (`/_tcharness/reset`).
+    pub fn clear(&self) {
+        let buckets = std::mem::take(&mut *self.lock());
+        for (bucket, entries) in &buckets.buckets {
+            for path in entries.keys() {
+                self.persist(bucket, path, None);
+            }
+        }
+    }
+
+    /// What [`Store::open`] skipped, one line per file.
+    pub fn load_warnings(&self) -> &[String] {
+        &self.load_warnings
     }
 
     /// Writes (or with `None`, removes) one entry on disk. Disk errors are logged, not fatal: the
     /// in-memory store stays the truth for the running cloud.
+    ///
+    /// The content goes to `{sha1(path)}-{sha1(content)}.bin` first, then the metadata naming it is
+    /// renamed into place: the `.json` rename is the commit point, so a crash between the two leaves the
+    /// previous version whole. The previous content file is removed after the commit.
     fn persist(&self, bucket: &BucketKey, path: &str, entry: Option<&Entry>) {
         let Some(dir) = &self.dir else {
             return;
         };
-        let base = dir
-            .join(bucket.0.to_string())
-            .join(hex::encode(bucket.1.as_bytes()))
-            .join(sha1_hex(path.as_bytes()));
+        let appid_dir = dir.join(bucket.0.to_string());
+        let bucket_dir = appid_dir.join(hex::encode(bucket.1.as_bytes()));
+        let stem = sha1_hex(path.as_bytes());
+        let json_path = bucket_dir.join(format!("{stem}.json"));
         let result = (|| -> std::io::Result<()> {
-            let Some(entry) = entry else {
-                let _ = std::fs::remove_file(base.with_extension("bin"));
-                return match std::fs::remove_file(base.with_extension("json")) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                    _ => Ok(()),
-                };
-            };
-            if let Some(parent) = base.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            let (is_dir, sha, vid) = match &entry.kind {
-                EntryKind::Dir => (true, String::new(), String::new()),
-                EntryKind::File { content, sha, vid } => {
-                    std::fs::write(base.with_extension("bin"), content)?;
-                    (false, sha.clone(), vid.clone())
+            disk::ensure_dir(&appid_dir)?;
+            disk::ensure_dir(&bucket_dir)?;
+            let old_bin = disk::read_nofollow(&json_path, MAX_RECORD_BYTES)
+                .ok()
+                .and_then(|j| serde_json::from_slice::<Record>(&j).ok())
+                .and_then(|r| bin_path(&bucket_dir, &stem, &r.bin));
+            let remove_old = |keep: Option<&Path>| {
+                for old in [
+                    old_bin.clone(),
+                    Some(bucket_dir.join(format!("{stem}.bin"))),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    if Some(old.as_path()) != keep {
+                        let _ = std::fs::remove_file(&old);
+                    }
                 }
             };
+            let Some(entry) = entry else {
+                match std::fs::remove_file(&json_path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                remove_old(None);
+                return Ok(());
+            };
+            let (is_dir, sha, vid, bin) = match &entry.kind {
+                EntryKind::Dir => (true, String::new(), String::new(), String::new()),
+                EntryKind::File { content, sha, vid } => {
+                    let bin = sha1_hex(content);
+                    disk::write_atomic(&bucket_dir.join(format!("{stem}-{bin}.bin")), content)?;
+                    (false, sha.clone(), vid.clone(), bin)
+                }
+            };
+            let new_bin = bin_path(&bucket_dir, &stem, &bin);
             let record = Record {
                 appid: bucket.0,
                 bucket: bucket.1.clone(),
@@ -251,12 +394,15 @@ impl Store {
                 custom_headers: entry.custom_headers.clone(),
                 sha,
                 vid,
+                bin,
             };
             let json = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
-            std::fs::write(base.with_extension("json"), json)
+            disk::write_atomic(&json_path, &json)?;
+            remove_old(new_bin.as_deref());
+            Ok(())
         })();
         if let Err(e) = result {
-            tracing::warn!("cos data dir: cannot persist {}{path}: {e}", bucket.1);
+            tracing::warn!(target: "tcharness::cos", "data dir: cannot persist {}{path}: {e}", bucket.1);
         }
     }
 
@@ -762,6 +908,105 @@ mod tests {
         );
         assert!(store.get(&key(), "/drop.jpg").is_none());
         assert_eq!(store.get(&key(), "/album/").unwrap().biz_attr, "attr");
+    }
+
+    /// The directory of [`key`]'s bucket in a data dir.
+    fn bucket_dir(root: &Path) -> PathBuf {
+        root.join(key().0.to_string())
+            .join(hex::encode(key().1.as_bytes()))
+    }
+
+    #[test]
+    fn a_damaged_or_planted_file_is_skipped_with_a_warning_and_the_rest_loads() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for name in [
+                "/ok.jpg",
+                "/truncated.json",
+                "/truncated.bin",
+                "/linked.jpg",
+            ] {
+                store
+                    .put_file(&key(), name, file(b"some content", true), 5)
+                    .unwrap();
+            }
+        }
+        let bdir = bucket_dir(dir.path());
+        let stem = |p: &str| sha1_hex(p.as_bytes());
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&bdir), 0o700);
+        assert_eq!(mode(&bdir.join(format!("{}.json", stem("/ok.jpg")))), 0o600);
+        // A truncated record, a truncated content file, a content file replaced by a link to a secret.
+        let json = bdir.join(format!("{}.json", stem("/truncated.json")));
+        let text = std::fs::read(&json).unwrap();
+        std::fs::write(&json, &text[..text.len() / 2]).unwrap();
+        let bin_of = |p: &str| bdir.join(format!("{}-{}.bin", stem(p), sha1_hex(b"some content")));
+        std::fs::write(bin_of("/truncated.bin"), b"some").unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"root:x:0:0").unwrap();
+        std::fs::remove_file(bin_of("/linked.jpg")).unwrap();
+        symlink(&secret, bin_of("/linked.jpg")).unwrap();
+        // A whole bucket directory planted as a link to elsewhere.
+        let elsewhere = tempfile::tempdir().unwrap();
+        symlink(
+            elsewhere.path(),
+            dir.path().join("1").join(hex::encode(b"planted")),
+        )
+        .unwrap();
+
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.get(&key(), "/ok.jpg").is_some());
+        for gone in ["/truncated.json", "/truncated.bin", "/linked.jpg"] {
+            assert!(store.get(&key(), gone).is_none(), "{gone} loaded");
+        }
+        let warnings = store.load_warnings().join("\n");
+        assert!(
+            warnings.contains(&format!("{}.json: corrupt", stem("/truncated.json"))),
+            "{warnings}"
+        );
+        assert!(warnings.contains("truncated or changed"), "{warnings}");
+        assert!(warnings.contains("a symlink, not followed"), "{warnings}");
+        assert_eq!(store.load_warnings().len(), 4, "{warnings}");
+
+        // Writing into a bucket whose directory is a planted link is refused, nothing lands outside.
+        let planted = (1, "planted".to_string());
+        store
+            .put_file(&planted, "/x.jpg", file(b"x", true), 5)
+            .unwrap();
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn overwriting_keeps_one_content_file_and_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .put_file(&key(), "/a.jpg", file(b"one", false), 5)
+            .unwrap();
+        store
+            .put_file(&key(), "/a.jpg", file(b"two", false), 6)
+            .unwrap();
+        let names: Vec<String> = std::fs::read_dir(bucket_dir(dir.path()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(
+            names
+                .iter()
+                .any(|n| n.ends_with(&format!("-{}.bin", sha1_hex(b"two"))))
+        );
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let a = store.get(&key(), "/a.jpg").unwrap();
+        assert!(matches!(&a.kind, EntryKind::File { content, .. } if content.as_ref() == b"two"));
+        store.delete(&key(), "/a.jpg").unwrap();
+        assert_eq!(
+            std::fs::read_dir(bucket_dir(dir.path())).unwrap().count(),
+            0
+        );
     }
 
     #[test]

@@ -70,6 +70,14 @@ impl Accounts {
         Self::default()
     }
 
+    /// Forgets every registered account (`/_tcharness/reset`).
+    pub fn clear(&self) {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// Creates the account; the caller has already validated the inputs and the anti-abuse limit.
     pub fn register(
         &self,

@@ -78,6 +78,11 @@ enum Operation {
 }
 
 impl Im {
+    /// Forgets every hosted account (`/_tcharness/reset`).
+    pub fn reset(&self) {
+        self.accounts.clear();
+    }
+
     pub fn new(ctx: CloudContext) -> Self {
         Self {
             ctx,

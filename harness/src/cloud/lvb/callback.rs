@@ -373,6 +373,7 @@ async fn attempt(ctx: &CloudContext, client: &reqwest::Client, delivery: &mut De
     });
     if target.url.trim().is_empty() {
         // No callback URL in the console: the platform has nowhere to send events.
+        tracing::warn!(target: "tcharness::callback", "{}: not sent, no callback URL configured", target.line);
         ctx.record(
             Service::LvbCallback,
             target.line.clone(),
@@ -389,6 +390,13 @@ async fn attempt(ctx: &CloudContext, client: &reqwest::Client, delivery: &mut De
     let outcome_text = match outcome {
         Ok(text) | Err(text) => text,
     };
+    // On stderr as well as in the journal: an operator watching `serve` must see a backend outage
+    // while it happens, not only when reading the journal afterwards.
+    if ok {
+        tracing::info!(target: "tcharness::callback", "{} attempt {n}/{attempts}: {outcome_text}", target.line);
+    } else {
+        tracing::warn!(target: "tcharness::callback", "{} attempt {n}/{attempts}: {outcome_text}", target.line);
+    }
     ctx.record(
         Service::LvbCallback,
         format!("{} attempt {n}/{attempts}", target.line),
@@ -401,6 +409,7 @@ async fn attempt(ctx: &CloudContext, client: &reqwest::Client, delivery: &mut De
     if n < attempts {
         return true;
     }
+    tracing::error!(target: "tcharness::callback", "{}: gave up after {attempts} attempts", target.line);
     ctx.record(
         Service::LvbCallback,
         target.line.clone(),

@@ -71,6 +71,13 @@ pub struct Lvb {
 }
 
 impl Lvb {
+    /// Back to a fresh LVB (`/_tcharness/reset`): no recordings, no memory of ended pushes. Pushes on
+    /// the wire are not cut: their clients would only reconnect.
+    pub fn reset(&self) {
+        self.recordings.clear();
+        self.streams.forget_ended();
+    }
+
     pub fn new(ctx: CloudContext) -> Self {
         let builder = tempfile::Builder::new().prefix("lvb-recordings-").clone();
         let recording_dir = match &ctx.options.recordings_in {

@@ -163,6 +163,11 @@ pub struct RecordingStore {
 }
 
 impl RecordingStore {
+    /// Forgets every recording (`/_tcharness/reset`).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     pub fn add(&self, recording: Recording) {
         self.lock().push(recording);
     }

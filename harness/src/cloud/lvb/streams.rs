@@ -121,6 +121,13 @@ struct Registry {
 }
 
 impl StreamRegistry {
+    /// Forgets which streams were ever pushed (`/_tcharness/reset`); pushes still live stay live.
+    pub fn forget_ended(&self) {
+        let mut reg = self.lock();
+        let live: HashSet<String> = reg.live.keys().cloned().collect();
+        reg.ever_pushed = live;
+    }
+
     /// Registers a new publisher; `Err` if the stream already has one (the second push is refused).
     pub fn claim(&self, stream: LiveStream) -> Result<Arc<LiveStream>, AlreadyPublishing> {
         let mut reg = self.lock();

@@ -1,0 +1,400 @@
+//! The HTTP accept loop of the backend (the same bounds as the emulator's listener): hyper-util's auto (HTTP/1 and HTTP/2) connection builder with
+//! bounds a hostile or careless client cannot outlast.
+//!
+//! - **Header read timeout**: a request head must arrive whole within [`HttpLimits::header_read_timeout`]
+//!   of its first byte being awaited (hyper's own timer; not reset per byte).
+//! - **Idle deadline**: a connection with no request in flight and no byte read or written for
+//!   [`HttpLimits::idle_timeout`] is closed. This also covers connections that never send a byte (the
+//!   auto builder waits for the HTTP/2 preface before hyper's header timer starts).
+//! - **Connection cap**: at most [`HttpLimits::max_connections`] open connections, and never more than
+//!   half the process's file descriptor limit, so open connections cannot starve the process of fds.
+//!   At the cap, the connection idle the longest is closed to make room (an idle keep-alive connection
+//!   costs its client nothing but a reconnect); when every connection has a request in flight, the new
+//!   one is closed at once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Bounds of one HTTP listener.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    /// Time a client has to send a whole request head.
+    pub header_read_timeout: Duration,
+    /// Time a connection may stay open with nothing in flight and no traffic.
+    pub idle_timeout: Duration,
+    /// Open connections at most (further capped at half the fd limit).
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// The cap in effect: the configured one, at most half the soft `RLIMIT_NOFILE` (the rest is for
+    /// files, outgoing callbacks and the RTMP listener), at least 16.
+    pub fn effective_max_connections(&self) -> usize {
+        let fds = fd_limit().unwrap_or(u64::MAX);
+        let half = usize::try_from(fds / 2).unwrap_or(usize::MAX);
+        self.max_connections.min(half.max(16)).max(1)
+    }
+}
+
+fn fd_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
+}
+
+/// What the accept loop knows of one open connection.
+struct ConnState {
+    /// Milliseconds since the registry's epoch of the last byte read or written.
+    last_io_ms: AtomicU64,
+    in_flight: AtomicUsize,
+    evicting: AtomicBool,
+    close: Notify,
+}
+
+struct Registry {
+    epoch: Instant,
+    next_id: AtomicU64,
+    conns: Mutex<HashMap<u64, Arc<ConnState>>>,
+}
+
+impl Registry {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn insert(&self) -> (u64, Arc<ConnState>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let state = Arc::new(ConnState {
+            last_io_ms: AtomicU64::new(self.now_ms()),
+            in_flight: AtomicUsize::new(0),
+            evicting: AtomicBool::new(false),
+            close: Notify::new(),
+        });
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, state.clone());
+        (id, state)
+    }
+
+    fn remove(&self, id: u64) {
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    /// Open connections not already being closed.
+    fn live(&self) -> usize {
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|c| !c.evicting.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Asks the connection idle the longest (nothing in flight) to close; false if there is none.
+    fn evict_oldest_idle(&self) -> bool {
+        let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = conns
+            .values()
+            .filter(|c| {
+                c.in_flight.load(Ordering::Relaxed) == 0 && !c.evicting.load(Ordering::Relaxed)
+            })
+            .min_by_key(|c| c.last_io_ms.load(Ordering::Relaxed));
+        match oldest {
+            Some(c) => {
+                c.evicting.store(true, Ordering::Relaxed);
+                c.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn close_all(&self) {
+        for c in self
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            c.close.notify_one();
+        }
+    }
+}
+
+/// A socket that notes the time of its last byte moved.
+struct Tracked {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+    registry: Arc<Registry>,
+}
+
+impl Tracked {
+    fn touch(&self) {
+        self.state
+            .last_io_ms
+            .store(self.registry.now_ms(), Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Counts a request as in flight until its response body is dropped (a streamed FLV play response
+/// keeps its connection busy, not idle).
+struct InFlight(Arc<ConnState>);
+
+impl InFlight {
+    fn new(state: Arc<ConnState>) -> Self {
+        state.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct GuardedBody {
+    inner: Body,
+    _guard: InFlight,
+}
+
+impl hyper::body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes; requests carry
+/// `ConnectInfo<SocketAddr>` as with axum's own server. Open connections get a graceful shutdown
+/// (bounded by the idle timeout) when the loop ends.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let registry = Arc::new(Registry {
+        epoch: Instant::now(),
+        next_id: AtomicU64::new(0),
+        conns: Mutex::new(HashMap::new()),
+    });
+    let cap = limits.effective_max_connections();
+    // A zero idle period would turn the per-connection check into a busy loop.
+    let limits = HttpLimits {
+        idle_timeout: limits.idle_timeout.max(Duration::from_millis(100)),
+        ..limits
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = &mut shutdown => break,
+        };
+        // Reap finished connection tasks so the set does not grow with the connections served.
+        while tasks.try_join_next().is_some() {}
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) if is_fd_exhaustion(&e) => {
+                // Out of descriptors despite the cap (other parts of the process use fds too): free
+                // one held by an idle connection, then try again.
+                tracing::warn!("accept: {e}; closing an idle connection");
+                if !registry.evict_oldest_idle() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
+            Err(e) => {
+                // ECONNABORTED and friends concern one peer only.
+                tracing::debug!("accept: {e}");
+                continue;
+            }
+        };
+        if registry.live() >= cap && !registry.evict_oldest_idle() {
+            tracing::warn!(%peer, cap, "closed: too many connections in flight");
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let (id, state) = registry.insert();
+        let io = TokioIo::new(Tracked {
+            inner: stream,
+            state: state.clone(),
+            registry: registry.clone(),
+        });
+        let svc_state = state.clone();
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let guard = InFlight::new(svc_state.clone());
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let call =
+                hyper::service::Service::call(&TowerToHyperService::new(router.clone()), req);
+            async move {
+                let res = call.await?;
+                Ok::<_, std::convert::Infallible>(res.map(|inner| GuardedBody {
+                    inner,
+                    _guard: guard,
+                }))
+            }
+        });
+        let builder = builder.clone();
+        let registry = registry.clone();
+        tasks.spawn(async move {
+            let conn = builder.serve_connection_with_upgrades(io, service);
+            tokio::pin!(conn);
+            let idle_ms = u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
+            let mut closing = false;
+            loop {
+                let now = registry.now_ms();
+                let due = state.last_io_ms.load(Ordering::Relaxed).saturating_add(idle_ms);
+                // Past due with a request in flight: look again one idle period later.
+                let wait = Duration::from_millis(if due > now { due - now } else { idle_ms });
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!("connection: {e}");
+                        }
+                        break;
+                    }
+                    () = state.close.notified(), if !closing => {
+                        if state.in_flight.load(Ordering::Relaxed) == 0 {
+                            break;
+                        }
+                        // A request is being answered: let it finish, then close.
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    () = tokio::time::sleep(wait) => {
+                        let quiet = registry.now_ms().saturating_sub(state.last_io_ms.load(Ordering::Relaxed));
+                        if quiet >= idle_ms && (closing || state.in_flight.load(Ordering::Relaxed) == 0) {
+                            break;
+                        }
+                    }
+                }
+            }
+            registry.remove(id);
+        });
+    }
+    drop(listener);
+    registry.close_all();
+    let bound = limits.idle_timeout.max(Duration::from_secs(1));
+    let _ = tokio::time::timeout(bound, async { while tasks.join_next().await.is_some() {} }).await;
+    Ok(())
+}
+
+fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
