@@ -258,3 +258,36 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn without_a_schema_the_transcript_says_the_tables_were_never_created() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let code_dir = dir.path().join("deploy/live_demo_service");
+    copy_dir(&fixture(), &code_dir);
+    std::fs::remove_file(code_dir.join("createDB.sh")).expect("rm");
+    std::fs::remove_file(code_dir.join("README.md")).expect("rm");
+    let backend = format!("php:{}", code_dir.display());
+    let snaps = dir.path().join("snaps").display().to_string();
+    let (code, out) = tcharness(&[
+        "replay",
+        "--runtime",
+        "local",
+        "--backend",
+        &backend,
+        "--snapshots",
+        &snaps,
+        "--format",
+        "json",
+        "harness/scenarios/healthy.toml",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no schema: backend profile php names none"),
+        "{out}"
+    );
+    // YAML doubles the quote inside a quoted line.
+    assert!(
+        out.contains("live_data'' doesn''t exist"),
+        "the backend's own error too:\n{out}"
+    );
+}
