@@ -258,3 +258,94 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn without_a_schema_the_transcript_says_the_tables_were_never_created() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let code_dir = dir.path().join("deploy/live_demo_service");
+    copy_dir(&fixture(), &code_dir);
+    std::fs::remove_file(code_dir.join("createDB.sh")).expect("rm");
+    std::fs::remove_file(code_dir.join("README.md")).expect("rm");
+    let backend = format!("php:{}", code_dir.display());
+    let snaps = dir.path().join("snaps").display().to_string();
+    let (code, out) = tcharness(&[
+        "replay",
+        "--runtime",
+        "local",
+        "--backend",
+        &backend,
+        "--snapshots",
+        &snaps,
+        "--format",
+        "json",
+        "harness/scenarios/healthy.toml",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no schema: backend profile php names none"),
+        "{out}"
+    );
+    // YAML doubles the quote inside a quoted line.
+    assert!(
+        out.contains("live_data'' doesn''t exist"),
+        "the backend's own error too:\n{out}"
+    );
+}
+
+/// Pids of the live (not zombie) processes in process group `pgid`.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_php_server_stops_every_worker() {
+    let rt = Runtime::start(RuntimeKind::Local, BackendProfile::php(&fixture(), None))
+        .await
+        .expect("runtime");
+    let mut backend = rt.start_backend(&[]).await.expect("php starts");
+    let pid = backend.pid().expect("a local process");
+    // The server forks its workers once it listens; each says so on stderr when it serves. They are
+    // in its group, not children the harness reaps.
+    let bound = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while backend
+        .stderr()
+        .await
+        .matches("Development Server (")
+        .count()
+        < 4
+    {
+        assert!(
+            tokio::time::Instant::now() < bound,
+            "the workers did not announce themselves:\n{}",
+            backend.stderr().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let members = group_members(pid);
+    assert!(
+        members.len() >= 5,
+        "the server and its 4 workers: {members:?}"
+    );
+    backend.stop().await.expect("stop");
+    assert_eq!(
+        group_members(pid),
+        Vec::<u32>::new(),
+        "every worker is gone"
+    );
+}

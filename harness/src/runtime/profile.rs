@@ -760,4 +760,70 @@ mod tests {
         let e = "mysql -uroot -e \"create database d; use d; create table u (b int)\"\n";
         assert_eq!(scenario_schema(e), "create table u (b int);\n");
     }
+
+    #[test]
+    fn account_statements_go_and_unquoted_heredocs_are_unescaped() {
+        let sh = "mysql -uroot <<EOF\nGRANT ALL ON live_demo.* TO 'u'@'%' IDENTIFIED BY 'p';\nCREATE USER 'v'@'%';\nFLUSH PRIVILEGES;\nCREATE TABLE \\`t\\` (a int COMMENT '\\$x');\nEOF\n";
+        assert_eq!(
+            scenario_schema(sh),
+            "CREATE TABLE `t` (a int COMMENT '$x');\n"
+        );
+        let quoted = "mysql <<'EOF'\nCREATE TABLE t (a varchar(2) DEFAULT '\\$');\nEOF\n";
+        assert_eq!(
+            scenario_schema(quoted),
+            "CREATE TABLE t (a varchar(2) DEFAULT '\\$');\n"
+        );
+    }
+
+    #[test]
+    fn the_php_profile_runs_the_code_with_workers_a_prepend_file_and_no_probe_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("live_demo_service");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("interface.php"), "<?php\n").unwrap();
+        // No schema in the directory: the one beside it is found.
+        std::fs::write(dir.path().join("createDB.sh"), "mysql <<EOF\nEOF\n").unwrap();
+        let p = BackendProfile::from_spec(&format!("php:{}", code.display()), None).unwrap();
+        assert_eq!(p.name, "php");
+        assert_eq!(p.ready, Readiness::Tcp);
+        assert_eq!(
+            p.env.get("PHP_CLI_SERVER_WORKERS").map(String::as_str),
+            Some("4")
+        );
+        let command = p.command.clone().unwrap();
+        assert_eq!(command[0], "php");
+        assert!(command.contains(&format!("auto_prepend_file={{root}}/{PHP_PREPEND}")));
+        assert!(command.contains(&"{listen}".to_string()));
+        // In the container the root is the bind mount, the interpreter the image's entrypoint.
+        assert_eq!(p.image.as_deref(), Some(PHP_IMAGE));
+        assert!(
+            p.image_args
+                .contains(&format!("auto_prepend_file={}/{PHP_PREPEND}", p.root))
+        );
+        assert!(p.files[PHP_PREPEND].contains("mysqli_report(MYSQLI_REPORT_OFF)"));
+        let schema = match &p.schema {
+            Some(SchemaSource::File(f)) => f.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(schema.file_name().unwrap(), "createDB.sh");
+        // One in the directory wins over the one beside it; --schema over both.
+        std::fs::write(code.join("createDB_v1.sh"), "").unwrap();
+        assert_eq!(find_schema(&code), Some(code.join("createDB_v1.sh")));
+        let given = dir.path().join("mine.sql");
+        let p = BackendProfile::php(&code, Some(given.clone()));
+        assert!(matches!(p.schema, Some(SchemaSource::File(f)) if f == given));
+    }
+
+    #[test]
+    fn a_backend_argument_names_what_it_expects() {
+        let err = BackendProfile::from_spec("php:/nonexistent", None).unwrap_err();
+        assert!(err.to_string().contains("interface.php"), "{err}");
+        let err = BackendProfile::from_spec("node:x", None).unwrap_err();
+        assert!(err.to_string().contains("--profile FILE"), "{err}");
+        assert!(BackendProfile::from_spec("minilvb", Some(PathBuf::from("x.sql"))).is_err());
+        assert_eq!(
+            BackendProfile::from_spec("minilvb", None).unwrap(),
+            BackendProfile::minilvb()
+        );
+    }
 }

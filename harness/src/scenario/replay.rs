@@ -190,6 +190,7 @@ impl Replayer {
             faq: scenario.faq.clone(),
             title: scenario.title.clone(),
             mutation: scenario.mutation_summary(),
+            notes: self.notes(),
             steps,
             backend_errors,
             db,
@@ -199,6 +200,18 @@ impl Replayer {
             outcome.backend_output = output;
         }
         Ok(outcome)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        match self.options.profile.schema {
+            None => vec![format!(
+                "no schema: backend profile {} names none and none was found, so the scenario's database \
+                 was created (with its account) but has no tables (a profile's `schema`; `--schema FILE` with \
+                 `--backend php:DIR`)",
+                self.options.profile.name
+            )],
+            Some(_) => Vec::new(),
+        }
     }
 
     /// The deployment of one scenario: its own cloud, database and backend on the shared runtime, the

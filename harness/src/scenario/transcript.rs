@@ -14,6 +14,10 @@ pub struct Transcript {
     pub title: String,
     /// The one thing changed from the healthy tenant.
     pub mutation: String,
+    /// What the harness did differently from a full deployment, when that explains the story (a
+    /// backend profile without a schema, so its tables were never created).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub steps: Vec<StepRecord>,
     /// Every error-log line the backend wrote (files `*_error<date>.log`), by file.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
