@@ -11,6 +11,9 @@
 //!   At the cap, the connection idle the longest is closed to make room (an idle keep-alive connection
 //!   costs its client nothing but a reconnect); when every connection has a request in flight, the new
 //!   one is closed at once.
+//! - **TLS** (`serve --https`, feature `https`): the handshake must finish within the header read
+//!   timeout; the byte counting of the idle deadline sits under TLS, on the socket.
+//! - **A log line per request** (target `tcharness::http`): peer, method, Host and path, status, time.
 
 use std::collections::HashMap;
 use std::future::Future;
