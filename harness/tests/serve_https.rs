@@ -97,3 +97,50 @@ async fn a_client_trusting_the_printed_ca_reaches_every_tencent_name_over_tls() 
     }
     assert!(client(roots).connect(name, tcp).await.is_ok());
 }
+
+#[test]
+fn a_client_that_never_finishes_the_handshake_is_closed_at_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Serve(
+        Command::new(env!("CARGO_BIN_EXE_tcharness"))
+            .args([
+                "serve",
+                "--https",
+                ":0",
+                "--http-header-timeout",
+                "0.8",
+                "--https-ca",
+            ])
+            .arg(dir.path().join("ca.pem"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let banner: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let addr: std::net::SocketAddr = banner["https"].as_str().unwrap().parse().unwrap();
+    let started = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    // A ClientHello that never completes: a record header announcing more than is sent.
+    std::io::Write::write_all(&mut s, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    loop {
+        match std::io::Read::read(&mut s, &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("not closed: {e}"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(700) && took < std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
+}
