@@ -5,15 +5,18 @@
 #   local/tcharness-mariadb:10.11  compose/images/mariadb (Debian's mariadb-server + an init entrypoint)
 #   local/tcharness-php:8.2        compose/images/php (Debian's php-cli, php-mysql, php-curl: the PHP profile)
 #   local/minilvb:latest           compose/images/minilvb (`minilvb` on the Debian base; rebuilt when it changes)
-# Usage: scripts/images.sh [--no-minilvb]
+#   local/tcharness:latest         compose/images/tcharness (`tcharness serve` on the Debian base; likewise)
+# Usage: scripts/images.sh [--no-minilvb] [--no-tcharness]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOCKER_BUILDKIT=0
 
 with_minilvb=1
+with_tcharness=1
 for arg in "$@"; do
   case "$arg" in
     --no-minilvb) with_minilvb=0 ;;
+    --no-tcharness) with_tcharness=0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -83,6 +86,22 @@ if [ "$with_minilvb" = 1 ]; then
     ctx=$(mktemp -d)
     cp compose/images/minilvb/Dockerfile "$bin" "$ctx/"
     docker build -q --label "tcharness.binary-sha256=$digest" -t local/minilvb:latest "$ctx" >/dev/null
+    rm -rf "$ctx"
+  fi
+fi
+
+if [ "$with_tcharness" = 1 ]; then
+  cargo build --quiet --release -p tcharness --bin tcharness
+  bin=target/release/tcharness
+  digest=$(cat "$bin" compose/images/tcharness/Dockerfile harness/scenarios/tenant.toml | sha256sum | cut -d' ' -f1)
+  current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.binary-sha256" }}' local/tcharness:latest 2>/dev/null || true)
+  if [ "$current" = "$digest" ]; then
+    echo "local/tcharness:latest: present"
+  else
+    echo "local/tcharness:latest: building"
+    ctx=$(mktemp -d)
+    cp compose/images/tcharness/Dockerfile "$bin" harness/scenarios/tenant.toml "$ctx/"
+    docker build -q --label "tcharness.binary-sha256=$digest" -t local/tcharness:latest "$ctx" >/dev/null
     rm -rf "$ctx"
   fi
 fi

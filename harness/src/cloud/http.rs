@@ -11,6 +11,9 @@
 //!   At the cap, the connection idle the longest is closed to make room (an idle keep-alive connection
 //!   costs its client nothing but a reconnect); when every connection has a request in flight, the new
 //!   one is closed at once.
+//! - **TLS** (`serve --https`, feature `https`): the handshake must finish within the header read
+//!   timeout; the byte counting of the idle deadline sits under TLS, on the socket.
+//! - **A log line per request** (target `tcharness::http`): peer, method, Host and path, status, time.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -225,6 +228,64 @@ impl AsyncWrite for Tracked {
     }
 }
 
+/// The TLS acceptor of an HTTPS listener; nothing can be built without the `https` feature.
+#[cfg(feature = "https")]
+pub type Acceptor = tokio_rustls::TlsAcceptor;
+/// The TLS acceptor of an HTTPS listener; nothing can be built without the `https` feature.
+#[cfg(not(feature = "https"))]
+pub type Acceptor = std::convert::Infallible;
+
+/// A plain or TLS connection; the byte counting sits under TLS, on the socket.
+enum Io {
+    Plain(Tracked),
+    #[cfg(feature = "https")]
+    Tls(Box<tokio_rustls::server::TlsStream<Tracked>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "https")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, data),
+            #[cfg(feature = "https")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "https")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "https")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// Counts a request as in flight until its response body is dropped (a streamed FLV play response
 /// keeps its connection busy, not idle).
 struct InFlight(Arc<ConnState>);
@@ -274,6 +335,18 @@ pub async fn serve_router(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_router_tls(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve_router`], with TLS when `tls` is given: the handshake must finish within the header read
+/// timeout, and counts against the same connection cap.
+pub async fn serve_router_tls(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    tls: Option<Acceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let registry = Arc::new(Registry {
@@ -329,11 +402,12 @@ pub async fn serve_router(
         }
         let _ = stream.set_nodelay(true);
         let (id, state) = registry.insert();
-        let io = TokioIo::new(Tracked {
+        let tracked = Tracked {
             inner: stream,
             state: state.clone(),
             registry: registry.clone(),
-        });
+        };
+        let tls = tls.clone();
         let svc_state = state.clone();
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -370,6 +444,33 @@ pub async fn serve_router(
         let builder = builder.clone();
         let registry = registry.clone();
         tasks.spawn(async move {
+            let io = match tls {
+                None => Io::Plain(tracked),
+                #[cfg(feature = "https")]
+                Some(acceptor) => {
+                    match tokio::time::timeout(
+                        limits.header_read_timeout,
+                        acceptor.accept(tracked),
+                    )
+                    .await
+                    {
+                        Ok(Ok(s)) => Io::Tls(Box::new(s)),
+                        Ok(Err(e)) => {
+                            tracing::debug!(target: "tcharness::http", %peer, "TLS handshake: {e}");
+                            registry.remove(id);
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(target: "tcharness::http", %peer, "TLS handshake timed out");
+                            registry.remove(id);
+                            return;
+                        }
+                    }
+                }
+                #[cfg(not(feature = "https"))]
+                Some(never) => match never {},
+            };
+            let io = TokioIo::new(io);
             let conn = builder.serve_connection_with_upgrades(io, service);
             tokio::pin!(conn);
             let idle_ms = u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);

@@ -18,6 +18,8 @@ pub mod lvb;
 pub mod reach;
 pub mod settle;
 pub mod tenant;
+#[cfg(feature = "https")]
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -329,14 +331,34 @@ pub async fn serve_with_limits(
     limits: http::HttpLimits,
 ) -> std::io::Result<()> {
     let rtmp_task = tokio::spawn(services.lvb.clone().serve_rtmp(rtmp, shutdown.clone()));
-    let app = Router::new()
-        .fallback(dispatch)
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
-        .with_state(services);
     let mut http_shutdown = shutdown;
-    http::serve_router(http, app, limits, async move { http_shutdown.wait().await }).await?;
+    http::serve_router(http, router(services), limits, async move {
+        http_shutdown.wait().await
+    })
+    .await?;
     let _ = rtmp_task.await;
     Ok(())
+}
+
+/// The HTTPS listener (`serve --https`): the same services as the HTTP one, over TLS.
+pub async fn serve_https(
+    https: TcpListener,
+    services: Services,
+    mut shutdown: Shutdown,
+    limits: http::HttpLimits,
+    tls: http::Acceptor,
+) -> std::io::Result<()> {
+    http::serve_router_tls(https, router(services), limits, Some(tls), async move {
+        shutdown.wait().await
+    })
+    .await
+}
+
+fn router(services: Services) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(services)
 }
 
 /// Runs `f` until `shutdown` fires; a helper for accept loops.

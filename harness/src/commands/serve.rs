@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// here); `:1935` means 127.0.0.1:1935.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub rtmp: String,
+    /// Also serve HTTPS here (e.g. `:443`), with a CA made at start; its PEM path is in the banner.
+    #[arg(long)]
+    pub https: Option<String>,
+    /// Where to write the CA certificate (PEM) of `--https` (default: a new file in the temp dir).
+    #[arg(long)]
+    pub https_ca: Option<PathBuf>,
     /// Also answer DNS over UDP here (e.g. `:5353`): Tencent names resolve to the listeners.
     #[arg(long)]
     pub dns: Option<String>,
@@ -77,6 +83,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         http: cloud::reach::listen_addr(&a.http),
         rtmp: cloud::reach::listen_addr(&a.rtmp),
         dns: a.dns.as_deref().map(cloud::reach::listen_addr),
+        https: a.https.as_deref().map(cloud::reach::listen_addr),
+        https_ca: a.https_ca,
         advertise: a.advertise,
     };
     serve(
@@ -112,6 +120,27 @@ async fn stop_signal() -> std::io::Result<()> {
     }
 }
 
+/// Writes the CA certificate where asked, or to a new file in the temp dir (kept after exit: a
+/// device may still be importing it).
+fn write_ca(path: Option<&Path>, pem: &str) -> anyhow::Result<PathBuf> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, pem).with_context(|| format!("cannot write {}", p.display()))?;
+            Ok(p.to_path_buf())
+        }
+        None => {
+            let mut f = tempfile::Builder::new()
+                .prefix("tcharness-ca-")
+                .suffix(".pem")
+                .tempfile()
+                .context("cannot write the CA certificate")?;
+            std::io::Write::write_all(&mut f, pem.as_bytes())?;
+            let (_, p) = f.keep().context("cannot keep the CA certificate")?;
+            Ok(p)
+        }
+    }
+}
+
 /// Seconds from the command line; negative, NaN or huge values are clamped instead of panicking.
 fn secs(s: f64) -> std::time::Duration {
     std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
@@ -122,6 +151,8 @@ struct Reach {
     http: String,
     rtmp: String,
     dns: Option<String>,
+    https: Option<String>,
+    https_ca: Option<PathBuf>,
     advertise: Option<std::net::IpAddr>,
 }
 
@@ -177,6 +208,22 @@ fn serve(
         let hosts = cloud::reach::hosts_lines(&tenant, targets.http, targets.rtmp);
         banner["hosts"] = serde_json::json!(hosts);
         banner["dns"] = serde_json::json!(dns_addr.map(|a| a.to_string()));
+        let https = match &reach.https {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (HTTPS)"))?;
+                let (http_names, _) = cloud::reach::tencent_names(&tenant);
+                let ips = [targets.http, listener.local_addr()?.ip()];
+                let tls = cloud::tls::make(&http_names, &ips)
+                    .map_err(|e| anyhow::anyhow!("cannot make the HTTPS certificate: {e}"))?;
+                let ca_path = write_ca(reach.https_ca.as_deref(), &tls.ca_pem)?;
+                banner["https"] = serde_json::json!(listener.local_addr()?.to_string());
+                banner["https_ca_pem"] = serde_json::json!(ca_path.display().to_string());
+                Some((listener, tls.acceptor))
+            }
+            None => None,
+        };
         let ctx = CloudContext::with_journal(tenant, options, Journal::bounded(limits));
         let cos_options = CosOptions {
             data_dir,
@@ -197,6 +244,15 @@ fn serve(
                 target: "tcharness::serve",
                 "hosts lines and DNS answers need --http :80 --rtmp :1935 for clients using Tencent URLs unchanged"
             );
+        }
+        if let Some((listener, acceptor)) = https {
+            tokio::spawn(cloud::serve_https(
+                listener,
+                services.clone(),
+                shutdown.clone(),
+                http_limits,
+                acceptor,
+            ));
         }
         if let Some(socket) = dns {
             tokio::spawn(cloud::dns::serve(socket, targets, shutdown.clone()));
