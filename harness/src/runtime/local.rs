@@ -52,12 +52,13 @@ impl LocalMariadb {
                     message: e.to_string(),
                 }
             })?;
-            let addr = ServerAddr {
-                host: "127.0.0.1".to_string(),
-                port,
-                root_password: String::new(),
+            let addr = loopback(port);
+            let exited = || {
+                child
+                    .exit_status()
+                    .map(|status| format!("mariadbd exited with {status}"))
             };
-            match wait_accepting(&addr, &mut child).await {
+            match wait_accepting(&addr, exited).await {
                 Ok(()) => return Ok(LocalMariadb { addr, child }),
                 Err(message) => {
                     last = format!(
@@ -199,13 +200,25 @@ async fn install_datadir(datadir: &Path, run_dir: &Path) -> Result<(), RuntimeEr
     Ok(())
 }
 
-/// Polls with a TCP connect (cheap) until the server answers a query, or the child exits.
-async fn wait_accepting(addr: &ServerAddr, child: &mut ChildProcess) -> Result<(), String> {
+/// A server of the run on 127.0.0.1, root without password.
+pub fn loopback(port: u16) -> ServerAddr {
+    ServerAddr {
+        host: "127.0.0.1".to_string(),
+        port,
+        root_password: String::new(),
+    }
+}
+
+/// Polls with a TCP connect (cheap) until the server answers a query, or `exited` says why it never will.
+pub async fn wait_accepting(
+    addr: &ServerAddr,
+    mut exited: impl FnMut() -> Option<String>,
+) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut delay = Duration::from_millis(10);
     loop {
-        if let Some(status) = child.exit_status() {
-            return Err(format!("mariadbd exited with {status}"));
+        if let Some(why) = exited() {
+            return Err(why);
         }
         if tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
             .await

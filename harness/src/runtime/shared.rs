@@ -17,11 +17,10 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use super::RuntimeError;
 use super::db::{ServerAddr, ServerLedger};
-use super::local::{copy_template, free_port, io_err, mariadbd_args};
+use super::local::{copy_template, free_port, io_err, loopback, mariadbd_args, wait_accepting};
 use super::sweep::{RUN_ENV, owner_alive, owner_of, runs_base};
 
 /// The environment variable nextest sets, the same in every test process of one run.
@@ -213,7 +212,11 @@ async fn start_supervised(dir: &Path, run: &NextestRun) -> Result<(ServerAddr, u
             message: e.to_string(),
         })?;
         let addr = loopback(port);
-        match wait_accepting(&addr, &mut supervisor).await {
+        let exited = || match supervisor.try_wait() {
+            Ok(Some(status)) => Some(format!("the shared mariadbd exited with {status}")),
+            _ => None,
+        };
+        match wait_accepting(&addr, exited).await {
             Ok(()) => return Ok((addr, supervisor.id())),
             Err(message) => {
                 last = format!(
@@ -229,40 +232,6 @@ async fn start_supervised(dir: &Path, run: &NextestRun) -> Result<(ServerAddr, u
         }
     }
     Err(RuntimeError::DbStart { message: last })
-}
-
-/// Polls until the server answers a query, or the supervisor (and with it the server) has ended.
-async fn wait_accepting(
-    addr: &ServerAddr,
-    supervisor: &mut std::process::Child,
-) -> Result<(), String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut delay = Duration::from_millis(10);
-    loop {
-        if let Ok(Some(status)) = supervisor.try_wait() {
-            return Err(format!("the shared mariadbd exited with {status}"));
-        }
-        if tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
-            .await
-            .is_ok()
-            && addr.connect(None).await.is_ok()
-        {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err("the shared mariadbd did not accept connections within 30 s".to_string());
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(100));
-    }
-}
-
-fn loopback(port: u16) -> ServerAddr {
-    ServerAddr {
-        host: "127.0.0.1".to_string(),
-        port,
-        root_password: String::new(),
-    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
