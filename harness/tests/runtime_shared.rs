@@ -86,6 +86,15 @@ fn processes_of_one_run_share_one_server() {
     assert_ne!(a[2], b[2], "each process its own database: {a:?} {b:?}");
     let shared_dir = tcharness::runtime::sweep::runs_base().join(format!("run-nextest-{run_id}"));
     assert!(shared_dir.join("state.json").is_file());
+    // state.json holds root's password: its owner's only; the directory can be passed, not listed.
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    assert_eq!(mode(&shared_dir.join("state.json")), Some(0o600));
+    assert_eq!(mode(&shared_dir), Some(0o711));
     let supervisor: serde_json::Value =
         serde_json::from_slice(&std::fs::read(shared_dir.join("state.json")).expect("state"))
             .expect("state json");
@@ -98,7 +107,8 @@ fn processes_of_one_run_share_one_server() {
         .expect("stdin")
         .write_all(b"end\nend\n")
         .expect("end the run");
-    assert!(owner.wait().is_ok_and(|s| s.success()));
+    // The owner is not reaped until the server is gone: an exited owner that is still a zombie (as nextest
+    // would be under a parent slow to reap it) counts as gone too.
     let deadline = Instant::now() + Duration::from_secs(30);
     while shared_dir.exists() || tcharness::runtime::process::pid_alive(supervisor_pid) {
         assert!(
@@ -107,6 +117,7 @@ fn processes_of_one_run_share_one_server() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(owner.wait().is_ok_and(|s| s.success()));
     let port: u16 = a[1].parse().expect("port");
     let answered = std::net::TcpStream::connect(("127.0.0.1", port));
     assert!(answered.is_err(), "the server still listens on {port}");

@@ -1,20 +1,20 @@
 #!/bin/sh
 # Initialises an empty data directory, then runs mariadbd in the foreground.
-# MARIADB_PORT (default 3306), MARIADB_BIND (default 0.0.0.0), MARIADB_ROOT_PASSWORD (default empty: root
-# without password, fit only for loopback), MARIADB_DATABASE / MARIADB_USER / MARIADB_PASSWORD (optional),
+# MARIADB_PORT (default 3306), MARIADB_BIND (default 127.0.0.1: on a bridge network set 0.0.0.0 and a
+# password), MARIADB_ROOT_PASSWORD (default empty: root without password, fit only for a private network), MARIADB_DATABASE / MARIADB_USER / MARIADB_PASSWORD (optional),
 # and *.sql files in /docker-entrypoint-initdb.d are applied once, through --init-file, so the server starts once
 # and "ready for connections" is printed once, when the data is in place.
 set -eu
 DATADIR=/var/lib/mysql
 PORT="${MARIADB_PORT:-3306}"
-BIND="${MARIADB_BIND:-0.0.0.0}"
+BIND="${MARIADB_BIND:-127.0.0.1}"
 INIT=/run/mysqld/init.sql
 : > "$INIT"
 if [ ! -d "$DATADIR/mysql" ]; then
   if [ -d /var/lib/mysql-template/mysql ]; then
     cp -a /var/lib/mysql-template/. "$DATADIR/"
   else
-    mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root --auth-root-authentication-method=normal \
+    mariadb-install-db --no-defaults --datadir="$DATADIR" --user=mysql --auth-root-authentication-method=normal \
       --skip-test-db --innodb-log-file-size=4M --innodb-buffer-pool-size=16M >/dev/null
   fi
   if [ -n "${MARIADB_ROOT_PASSWORD:-}" ]; then
@@ -41,7 +41,12 @@ if [ ! -d "$DATADIR/mysql" ]; then
     done
   fi
 fi
-exec mariadbd --no-defaults --datadir="$DATADIR" --user=root --port="$PORT" --bind-address="$BIND" \
+# The server runs as the package's mysql account, not root: INTO OUTFILE and LOAD_FILE are confined to an
+# empty directory besides.
+chown -R mysql:mysql "$DATADIR" /run/mysqld
+chmod 0600 "$INIT"
+mkdir -p /run/mysqld/files && chown mysql:mysql /run/mysqld/files
+exec mariadbd --no-defaults --datadir="$DATADIR" --user=mysql --secure-file-priv=/run/mysqld/files --port="$PORT" --bind-address="$BIND" \
   --socket=/run/mysqld/mysqld.sock --skip-name-resolve --innodb-buffer-pool-size=16M \
   --innodb-log-file-size=4M --skip-log-bin --performance-schema=OFF --default-time-zone=+08:00 \
   --init-file="$INIT"

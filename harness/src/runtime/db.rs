@@ -24,21 +24,45 @@ pub struct ServerAddr {
 
 impl ServerAddr {
     pub fn opts(&self, db: Option<&str>) -> Opts {
+        self.opts_as("root", &self.root_password, db)
+    }
+
+    fn opts_as(&self, user: &str, password: &str, db: Option<&str>) -> Opts {
         OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
-            .user(Some("root"))
-            .pass(Some(self.root_password.clone()))
+            .user(Some(user))
+            .pass(Some(password))
             .db_name(db.map(str::to_string))
             .prefer_socket(false)
             .into()
     }
 
+    /// A connection as root, for what only the administrator does: databases and accounts.
     pub async fn connect(&self, db: Option<&str>) -> Result<Conn, RuntimeError> {
-        self.bounded(Conn::new(self.opts(db)))
+        self.connect_with(self.opts(db), "root").await
+    }
+
+    /// A connection as a scenario's own account: what a scenario's SQL runs as (its schema, its fact
+    /// queries), so a scenario file cannot read the server's files (`LOAD_FILE`) or other databases.
+    pub async fn connect_as(
+        &self,
+        user: &str,
+        password: &str,
+        db: &str,
+    ) -> Result<Conn, RuntimeError> {
+        self.connect_with(self.opts_as(user, password, Some(db)), user)
+            .await
+    }
+
+    async fn connect_with(&self, opts: Opts, user: &str) -> Result<Conn, RuntimeError> {
+        self.bounded(Conn::new(opts))
             .await?
             .map_err(|e| RuntimeError::Db {
-                what: format!("connect to MariaDB at {}:{}", self.host, self.port),
+                what: format!(
+                    "connect to MariaDB at {}:{} as {user}",
+                    self.host, self.port
+                ),
                 message: e.to_string(),
             })
     }
@@ -99,7 +123,8 @@ fn quote_str(value: &str) -> String {
 }
 
 /// Creates the database, the account for `'user'@'localhost'` and `'user'@'%'` (the backend logs in over
-/// TCP from 127.0.0.1 and the server skips name resolution, so only `'%'` matches), and applies the schema.
+/// TCP from 127.0.0.1 and the server skips name resolution, so only `'%'` matches), and applies the schema as
+/// that account: a schema (a scenario's `schema_after` included) gets the database's rights, not root's.
 pub async fn create_database(
     server: &ServerAddr,
     name: &str,
@@ -130,14 +155,9 @@ pub async fn create_database(
                 message: e.to_string(),
             })?;
     }
-    server
-        .bounded(conn.query_drop(format!("USE {db}")))
-        .await?
-        .map_err(|e| RuntimeError::Db {
-            what: format!("USE {db}"),
-            message: e.to_string(),
-        })?;
+    let _ = server.bounded(conn.disconnect()).await;
     if !schema_sql.trim().is_empty() {
+        let mut conn = server.connect_as(user, password, name).await?;
         server
             .bounded(conn.query_drop(schema_sql))
             .await?
@@ -145,8 +165,8 @@ pub async fn create_database(
                 database: name.to_string(),
                 message: e.to_string(),
             })?;
+        let _ = server.bounded(conn.disconnect()).await;
     }
-    let _ = server.bounded(conn.disconnect()).await;
     Ok(())
 }
 
@@ -164,13 +184,13 @@ pub async fn drop_database(server: &ServerAddr, name: &str) -> Result<(), Runtim
     Ok(())
 }
 
-/// Runs `sql` in database `name` and returns every row as column → JSON value.
+/// Runs `sql` in database `name` as `user` and returns every row as column → JSON value.
 pub async fn query_rows(
     server: &ServerAddr,
-    name: &str,
+    (name, user, password): (&str, &str, &str),
     sql: &str,
 ) -> Result<Vec<BTreeMap<String, serde_json::Value>>, RuntimeError> {
-    let mut conn = server.connect(Some(name)).await?;
+    let mut conn = server.connect_as(user, password, name).await?;
     let rows: Vec<Row> = server
         .bounded(conn.query(sql))
         .await?

@@ -14,7 +14,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::RuntimeError;
 use super::db::ServerAddr;
-use super::local::free_port;
+use super::local::{free_port, random_password};
 use super::sweep::{OWNER_LABEL, owner_id};
 
 /// The MariaDB image built by `scripts/images.sh`.
@@ -168,6 +168,8 @@ impl MariadbContainer {
         // A port taken between probing and binding makes mariadbd exit; try a few ports.
         for _ in 0..3 {
             let port = free_port()?;
+            // The host network: any local user reaches the port, so root has a password of its own.
+            let root_password = random_password()?;
             // Readiness is polled by connecting (below): testcontainers' log wait added ~3 s here.
             let request = GenericImage::new(MARIADB_IMAGE.0, MARIADB_IMAGE.1)
                 .with_wait_for(WaitFor::Nothing)
@@ -176,6 +178,7 @@ impl MariadbContainer {
                 .with_mount(Mount::tmpfs_mount("/var/lib/mysql"))
                 .with_env_var("MARIADB_PORT", port.to_string())
                 .with_env_var("MARIADB_BIND", "127.0.0.1")
+                .with_env_var("MARIADB_ROOT_PASSWORD", root_password.clone())
                 .with_label(OWNER_LABEL, owner_id())
                 .with_startup_timeout(Duration::from_secs(60))
                 .with_host_config_modifier(|hc| hc.init = Some(true));
@@ -184,7 +187,7 @@ impl MariadbContainer {
                     let addr = ServerAddr {
                         host: "127.0.0.1".to_string(),
                         port,
-                        root_password: String::new(),
+                        root_password,
                     };
                     match wait_accepting(&addr, &container).await {
                         Ok(()) => {

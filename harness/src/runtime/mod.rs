@@ -323,6 +323,12 @@ impl Runtime {
     ) -> Result<BackendInstance, RuntimeError> {
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
         let dir = self.inner.run.path().join(format!("backend-{n}"));
+        // The deployment's files hold the tenant's secrets: the backend's directory is its owner's only.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| bad_file(&dir.display().to_string(), e))?;
         let root = dir.join("root");
         if let Some(code) = &self.inner.profile.code {
             copy_tree(code, &root).map_err(|e| RuntimeError::BadFile {
@@ -338,7 +344,7 @@ impl Runtime {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| bad_file(rel, e))?;
             }
-            std::fs::write(&path, content).map_err(|e| bad_file(rel, e))?;
+            local::write_private(&path, content).map_err(|e| bad_file(rel, e))?;
         }
         let log_rel = safe_relative(&self.inner.profile.log_dir)?;
         let log_dir = root.join(log_rel);
@@ -559,13 +565,18 @@ pub struct ScenarioDb {
 }
 
 impl ScenarioDb {
-    /// Runs `sql` in this database as the server administrator; each row as column → JSON value
-    /// (integers as numbers, everything else as text, NULL as null).
+    /// Runs `sql` in this database as the scenario's account (what the backend logs in as); each row as
+    /// column → JSON value (integers as numbers, everything else as text, NULL as null).
     pub async fn query_rows(
         &self,
         sql: &str,
     ) -> Result<Vec<BTreeMap<String, serde_json::Value>>, RuntimeError> {
-        db::query_rows(&self.server.addr, &self.name, sql).await
+        let account = (
+            self.name.as_str(),
+            self.user.as_str(),
+            self.password.as_str(),
+        );
+        db::query_rows(&self.server.addr, account, sql).await
     }
 
     /// The pid of the local `mariadbd` holding this database (None on the docker provider), for tests that

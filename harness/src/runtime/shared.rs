@@ -20,8 +20,10 @@ use std::process::{Command, Stdio};
 
 use super::RuntimeError;
 use super::db::{ServerAddr, ServerLedger};
-use super::local::{copy_template, free_port, io_err, loopback, mariadbd_args, wait_accepting};
-use super::sweep::{RUN_ENV, owner_alive, owner_of, runs_base};
+use super::local::{
+    free_port, io_err, loopback, mariadbd_args, prepare_server_dir, wait_accepting, write_private,
+};
+use super::sweep::{RUN_DIR_MODE, RUN_ENV, owner_alive, owner_of, runs_base, set_mode, start_time};
 
 /// The environment variable nextest sets, the same in every test process of one run.
 pub const RUN_ID_ENV: &str = "NEXTEST_RUN_ID";
@@ -66,6 +68,8 @@ impl NextestRun {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct State {
     port: u16,
+    /// The file is the run directory owner's only (0600), as root's password must be.
+    root_password: String,
     supervisor_pid: u32,
 }
 
@@ -82,7 +86,7 @@ impl SharedServer {
         let dir = create_owned_dir(run)?;
         let _lock = FileLock::exclusive(&dir.join("lock")).await?;
         if let Some(state) = read_json::<State>(&dir.join("state.json")) {
-            let addr = loopback(state.port);
+            let addr = loopback(state.port, &state.root_password);
             if owner_alive(&owner_of(state.supervisor_pid)) && addr.connect(None).await.is_ok() {
                 return Ok(SharedServer {
                     addr,
@@ -96,6 +100,7 @@ impl SharedServer {
             &dir.join("state.json"),
             &State {
                 port: addr.port,
+                root_password: addr.root_password.clone(),
                 supervisor_pid,
             },
         )?;
@@ -153,6 +158,7 @@ fn create_owned_dir(run: &NextestRun) -> Result<PathBuf, RuntimeError> {
     let base = runs_base();
     let staging = base.join(format!(".staging-{}-{}", run.id, std::process::id()));
     let made = std::fs::create_dir_all(&staging)
+        .and_then(|()| set_mode(&staging, RUN_DIR_MODE))
         .and_then(|()| std::fs::write(staging.join("owner"), owner_of(run.owner_pid)));
     if let Err(e) = made {
         let _ = std::fs::remove_dir_all(&staging);
@@ -171,13 +177,20 @@ fn create_owned_dir(run: &NextestRun) -> Result<PathBuf, RuntimeError> {
     }
 }
 
-/// Waits for the owner to exit (`tail --pid` where it exists, else a once-a-second check), then stops the
-/// server and removes the directory. `$1` is the directory, `$2` the owner's pid, the rest mariadbd's command.
-const SUPERVISOR: &str = r#"d=$1; owner=$2; shift 2
+/// Waits for the owner to exit, then stops the server and removes the directory. `$1` is the directory, `$2`
+/// the owner's pid, `$3` its start time, the rest mariadbd's command. The owner counts as gone once its pid
+/// is a zombie (exited, not yet reaped: `kill -0` and `tail --pid` still see it) or another process's (a
+/// different start time), checked once a second.
+const SUPERVISOR: &str = r#"d=$1; owner=$2; start=$3; shift 3
+alive() {
+  read -r stat 2>/dev/null < "/proc/$owner/stat" || return 1
+  set -- ${stat##*) }
+  case $1 in Z|X) return 1 ;; esac
+  [ "${20}" = "$start" ]
+}
 "$@" &
 m=$!
-tail --pid="$owner" -f /dev/null 2>/dev/null
-while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+while alive; do sleep 1; done
 kill -TERM "$m" 2>/dev/null
 wait "$m"
 rm -rf "$d""#;
@@ -186,7 +199,7 @@ rm -rf "$d""#;
 async fn start_supervised(dir: &Path, run: &NextestRun) -> Result<(ServerAddr, u32), RuntimeError> {
     let server_dir = dir.join(format!("mariadb-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&server_dir);
-    let datadir = copy_template(&server_dir, dir).await?;
+    let server = prepare_server_dir(&server_dir, dir).await?;
     let mut last = String::new();
     // A port taken between probing and binding makes mariadbd exit; try a few ports.
     for _ in 0..3 {
@@ -198,8 +211,9 @@ async fn start_supervised(dir: &Path, run: &NextestRun) -> Result<(ServerAddr, u
             .arg("tcharness-shared-mariadb")
             .arg(dir)
             .arg(run.owner_pid.to_string())
+            .arg(start_time(run.owner_pid).unwrap_or(0).to_string())
             .arg("mariadbd")
-            .args(mariadbd_args(&server_dir, &datadir, port))
+            .args(mariadbd_args(&server, port))
             .env(RUN_ENV, dir)
             // Its own process group: a Ctrl-C to the test process does not reach it, and nothing holds the
             // test's output pipes (nextest would wait for them).
@@ -211,7 +225,7 @@ async fn start_supervised(dir: &Path, run: &NextestRun) -> Result<(ServerAddr, u
             what: "the shared mariadbd".to_string(),
             message: e.to_string(),
         })?;
-        let addr = loopback(port);
+        let addr = loopback(port, &server.root_password);
         let exited = || match supervisor.try_wait() {
             Ok(Some(status)) => Some(format!("the shared mariadbd exited with {status}")),
             _ => None,
@@ -244,7 +258,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Runtime
     let bytes = serde_json::to_vec(value).map_err(|e| RuntimeError::DbStart {
         message: format!("cannot encode {}: {e}", path.display()),
     })?;
-    std::fs::write(&temp, bytes)
+    write_private(&temp, &String::from_utf8_lossy(&bytes))
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|e| io_err(&format!("write {}", path.display()), e))
 }

@@ -84,6 +84,15 @@ pub fn owner_alive(owner: &str) -> bool {
     pid_alive(pid) && (start == 0 || start_time(pid) == Some(start))
 }
 
+/// A run directory can be passed through but not listed by others: a server that runs as another account
+/// (see `local::ServerAccount`) reaches its own directory inside; what holds secrets inside is 0700 or 0600.
+pub const RUN_DIR_MODE: u32 = 0o711;
+
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
 /// The directory of one run; removed on drop (after everything holding it has stopped).
 #[derive(Debug)]
 pub struct RunDir {
@@ -103,6 +112,7 @@ impl RunDir {
             std::fs::remove_dir_all(&path)?;
         }
         std::fs::create_dir_all(&path)?;
+        set_mode(&path, RUN_DIR_MODE)?;
         std::fs::write(path.join("owner"), owner_id())?;
         Ok(RunDir { path })
     }
