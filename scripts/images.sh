@@ -77,7 +77,7 @@ if [ "$with_minilvb" = 1 ]; then
   # A plain release build: the image is the same Debian release, so the glibc it links against is there.
   cargo build --quiet --release -p minilvb
   bin=target/release/minilvb
-  digest=$(sha256sum "$bin" | cut -d' ' -f1)
+  digest=$(cat "$bin" compose/images/minilvb/Dockerfile | sha256sum | cut -d' ' -f1)
   current=$(docker image inspect -f '{{ index .Config.Labels "tcharness.binary-sha256" }}' local/minilvb:latest 2>/dev/null || true)
   if [ "$current" = "$digest" ]; then
     echo "local/minilvb:latest: present"
