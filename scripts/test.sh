@@ -10,7 +10,7 @@ bash scripts/deps.sh php-cli php-mysql php-curl
 # Docker for the runtime's container provider: install the engine and debootstrap, start a dockerd of our
 # own when none answers (stopped again on exit), build the images. TCHARNESS_DOCKER=0 skips all of it.
 if [ "${TCHARNESS_DOCKER:-1}" != 0 ]; then
-  bash scripts/deps.sh docker.io debootstrap || echo "test.sh: docker packages not installed" >&2
+  bash scripts/deps.sh docker.io debootstrap docker-compose curl || echo "test.sh: docker packages not installed" >&2
   if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
     dockerd_log=$(mktemp)
     dockerd >"$dockerd_log" 2>&1 &
@@ -20,6 +20,8 @@ if [ "${TCHARNESS_DOCKER:-1}" != 0 ]; then
   fi
   if docker info >/dev/null 2>&1 && bash scripts/images.sh; then
     export TCHARNESS_REQUIRE_DOCKER=1
+    # The compose stack, as the README starts it.
+    bash scripts/compose-smoke.sh
   else
     echo "test.sh: no docker engine or images; container cases are skipped" >&2
   fi
