@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+mod runtime_support;
+
+use runtime_support::Resume;
 use tcharness::runtime::RuntimeKind;
 use tcharness::scenario::model::Scenario;
 use tcharness::scenario::replay::{ReplayError, ReplayOptions, Replayer};
@@ -19,22 +22,7 @@ fn catalogue(file: &str) -> Scenario {
 async fn replayer() -> Option<Replayer> {
     match Replayer::start(ReplayOptions::new(RuntimeKind::Local)).await {
         Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            None
-        }
-    }
-}
-
-/// Resumes a stopped process when dropped, so a failing assertion never leaves MariaDB frozen.
-struct Resume(i32);
-
-impl Drop for Resume {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the MariaDB server this test's runtime started.
-        unsafe {
-            libc::kill(self.0, libc::SIGCONT);
-        }
+        Err(e) => panic!("the local replayer did not start: {e}"),
     }
 }
 

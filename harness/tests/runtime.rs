@@ -11,6 +11,9 @@ use mysql_async::prelude::Queryable;
 use rstest::rstest;
 use tcharness::runtime::process::pid_alive;
 use tcharness::runtime::sweep::{containers_of, owner_id};
+mod runtime_support;
+
+use runtime_support::{Resume, runtime, tenant_db};
 use tcharness::runtime::{
     BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource,
 };
@@ -69,14 +72,6 @@ fn perl_profile(ready_line: bool) -> BackendProfile {
     }
 }
 
-fn tenant_db() -> DbSpec {
-    DbSpec {
-        name: "live_demo".to_string(),
-        user: "live_user".to_string(),
-        password: "live_pwd".to_string(),
-    }
-}
-
 fn backend_files(dbname: &str) -> Vec<(String, String)> {
     vec![
         ("server.pl".to_string(), PERL_BACKEND.to_string()),
@@ -85,20 +80,6 @@ fn backend_files(dbname: &str) -> Vec<(String, String)> {
             format!("[DB]\nHOST=127.0.0.1\nDBNAME={dbname}\n"),
         ),
     ]
-}
-
-/// Starts a runtime, or None when docker is asked for but unavailable here (and not required).
-async fn runtime(kind: RuntimeKind, profile: BackendProfile) -> Option<Runtime> {
-    match Runtime::start(kind, profile).await {
-        Ok(rt) => Some(rt),
-        Err(RuntimeError::DockerUnavailable(why))
-            if std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1") =>
-        {
-            eprintln!("skipping the docker case: {why}");
-            None
-        }
-        Err(e) => panic!("runtime did not start: {e}"),
-    }
 }
 
 async fn get(url: &str) -> Result<(u16, String), String> {
@@ -188,18 +169,6 @@ async fn scenario_databases_are_private_and_reachable_as_the_tenant_user(
             .expect("rows c")
             .is_empty()
     );
-}
-
-/// Resumes a stopped server however the test ends, so a failed assertion leaves no frozen mariadbd behind.
-struct Resume(i32);
-
-impl Drop for Resume {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on a pid this test's runtime started; no memory is shared.
-        unsafe {
-            libc::kill(self.0, libc::SIGCONT);
-        }
-    }
 }
 
 /// A stopped MariaDB (SIGSTOP: the kernel still accepts the TCP connection, the server never answers) makes

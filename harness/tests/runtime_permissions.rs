@@ -7,9 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use rstest::rstest;
 
-use tcharness::runtime::{
-    BackendProfile, DbSpec, Runtime, RuntimeError, RuntimeKind, SchemaSource,
-};
+mod runtime_support;
+
+use runtime_support::{runtime, tenant_db};
+use tcharness::runtime::{BackendProfile, RuntimeError, RuntimeKind, SchemaSource};
 
 const SCHEMA: &str = "CREATE TABLE live_data (userid varchar(128) NOT NULL PRIMARY KEY);";
 
@@ -44,14 +45,6 @@ fn profile() -> BackendProfile {
     }
 }
 
-fn spec() -> DbSpec {
-    DbSpec {
-        name: "live_demo".to_string(),
-        user: "live_user".to_string(),
-        password: "live_pwd".to_string(),
-    }
-}
-
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -70,35 +63,15 @@ fn uid_of(pid: u32) -> u32 {
         .expect("Uid line")
 }
 
-async fn local_runtime() -> Runtime {
-    Runtime::start(RuntimeKind::Local, profile())
-        .await
-        .expect("local runtime")
-}
-
-/// Starts a runtime, or None when docker is asked for but unavailable here (and not required).
-async fn runtime(kind: RuntimeKind) -> Option<Runtime> {
-    match Runtime::start(kind, profile()).await {
-        Ok(rt) => Some(rt),
-        Err(RuntimeError::DockerUnavailable(why))
-            if std::env::var("TCHARNESS_REQUIRE_DOCKER").as_deref() != Ok("1") =>
-        {
-            eprintln!("skipping the docker case: {why}");
-            None
-        }
-        Err(e) => panic!("runtime did not start: {e}"),
-    }
-}
-
 #[rstest]
 #[case::local(RuntimeKind::Local)]
 #[case::docker(RuntimeKind::Docker)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_needs_a_password_and_mariadbd_does_not_run_as_root(#[case] kind: RuntimeKind) {
-    let Some(rt) = runtime(kind).await else {
+    let Some(rt) = runtime(kind, profile()).await else {
         return;
     };
-    let db = rt.database(&spec(), SCHEMA).await.expect("database");
+    let db = rt.database(&tenant_db(), SCHEMA).await.expect("database");
     for (user, password) in [("root", ""), ("", "")] {
         let opts = mysql_async::OptsBuilder::default()
             .ip_or_hostname(db.host.clone())
@@ -135,13 +108,13 @@ async fn root_needs_a_password_and_mariadbd_does_not_run_as_root(#[case] kind: R
 #[case::docker(RuntimeKind::Docker)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scenarios_sql_cannot_read_or_write_the_servers_files(#[case] kind: RuntimeKind) {
-    let Some(rt) = runtime(kind).await else {
+    let Some(rt) = runtime(kind, profile()).await else {
         return;
     };
     let read = format!(
         "{SCHEMA}\nCREATE TABLE leak (a longtext);\nINSERT INTO leak SELECT LOAD_FILE('/etc/hostname');"
     );
-    let db = rt.database(&spec(), &read).await.expect("database");
+    let db = rt.database(&tenant_db(), &read).await.expect("database");
     let rows = db.query_rows("SELECT a FROM leak").await.expect("rows");
     assert_eq!(rows.len(), 1);
     assert_eq!(
@@ -157,7 +130,7 @@ async fn a_scenarios_sql_cannot_read_or_write_the_servers_files(#[case] kind: Ru
 
     let target = std::env::temp_dir().join(format!("tcharness-outfile-{}", std::process::id()));
     let write = format!("{SCHEMA}\nSELECT 1 INTO OUTFILE '{}';", target.display());
-    let refused = rt.database(&spec(), &write).await;
+    let refused = rt.database(&tenant_db(), &write).await;
     match refused {
         Err(RuntimeError::Schema { message, .. }) => {
             assert!(message.contains("Access denied"), "{message}")
@@ -170,7 +143,9 @@ async fn a_scenarios_sql_cannot_read_or_write_the_servers_files(#[case] kind: Ru
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deployments_secrets_are_readable_by_their_owner_only() {
-    let rt = local_runtime().await;
+    let rt = runtime(RuntimeKind::Local, profile())
+        .await
+        .expect("local runtime");
     let mut backend = rt
         .start_backend(&[(
             "conf/OutDefine.php".to_string(),

@@ -5,20 +5,8 @@ use tcharness::cloud::Service;
 use tcharness::stack::Stack;
 use tcharness::terminal::AppStep;
 
-fn mariadbd_missing() -> bool {
-    std::process::Command::new("mariadbd")
-        .arg("--version")
-        .output()
-        .is_err()
-        && !std::path::Path::new("/usr/sbin/mariadbd").exists()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_stack_lists_the_replay_of_a_push() {
-    if mariadbd_missing() {
-        eprintln!("skipping: no mariadbd");
-        return;
-    }
     let mut stack = Stack::builder().start().await.expect("the stack starts");
     for step in [AppStep::register(), AppStep::login(), AppStep::start_live()] {
         stack.run(step).await.expect("healthy step");
@@ -50,10 +38,6 @@ async fn a_healthy_stack_lists_the_replay_of_a_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_change_from_the_builder_shows_in_the_flow() {
-    if mariadbd_missing() {
-        eprintln!("skipping: no mariadbd");
-        return;
-    }
     let mut stack = Stack::builder()
         .console(
             "lvb.callback_url",

@@ -111,9 +111,18 @@ impl RunDir {
         if path.exists() {
             std::fs::remove_dir_all(&path)?;
         }
-        std::fs::create_dir_all(&path)?;
-        set_mode(&path, RUN_DIR_MODE)?;
-        std::fs::write(path.join("owner"), owner_id())?;
+        // Made under another name and renamed into place with its owner file: another process's sweep
+        // takes a run directory without one for a dead run's.
+        let staging = base.join(format!(".staging-run-{pid}-{seq}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        let made = std::fs::create_dir_all(&staging)
+            .and_then(|()| set_mode(&staging, RUN_DIR_MODE))
+            .and_then(|()| std::fs::write(staging.join("owner"), owner_id()))
+            .and_then(|()| std::fs::rename(&staging, &path));
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
         Ok(RunDir { path })
     }
 
