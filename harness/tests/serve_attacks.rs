@@ -167,6 +167,34 @@ fn a_cos_upload_with_a_bad_signature_is_refused_before_its_body_arrives() {
     });
 }
 
+#[test]
+fn an_unsigned_upload_whose_part_header_never_ends_is_refused_without_buffering_it() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        // Before the scan was bounded, the multipart parser kept every byte looking for the end of this
+        // header, up to the 32 MiB body limit, for each such unauthenticated connection.
+        let mut body_start =
+            b"--b\r\nContent-Disposition: form-data; name=\"op\"\r\nX-Endless: ".to_vec();
+        body_start.resize(16 * 1024, b'a');
+        let head = format!(
+            "POST /files/v2/1252000001/minilvb/cover/a.jpg HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: bogus\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {}\r\n\r\n",
+            30 * 1024 * 1024
+        );
+        let reply = partial_request(&cloud, &head, &body_start).await;
+        assert!(reply.contains("\"code\":-"), "COS's own shape: {reply}");
+        assert!(reply.contains("ERROR_PROXY"), "{reply}");
+        // A healthy request is still answered.
+        let (status, _) = http_get(
+            &cloud,
+            "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/?op=list",
+        )
+        .await;
+        assert!(status < 500, "{status}");
+    });
+}
+
 /// A cloud as `serve` runs it: bounded journal, listeners on loopback.
 async fn bounded_cloud(
     limits: tcharness::cloud::JournalLimits,
