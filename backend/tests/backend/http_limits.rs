@@ -32,12 +32,17 @@ impl Drop for Serving {
 
 /// `minilvb serve` with the soft and hard fd limit set to `fds` before exec.
 fn serve(fds: u64, extra: &[&str]) -> Serving {
+    serve_in(fds, extra, false)
+}
+
+/// [`serve`], with a `log/` directory (the file logs on) when `log_dir`.
+fn serve_in(fds: u64, extra: &[&str], log_dir: bool) -> Serving {
     let root = tempfile::tempdir().unwrap();
     write_root(
         root.path(),
         &outdefine(),
         &route_ini(9, "unused", "x", "http://127.0.0.1:9/common_access"),
-        false,
+        log_dir,
     );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minilvb"));
     cmd.args(["serve", "--root"])
@@ -222,4 +227,33 @@ fn every_request_gets_a_log_line_on_stderr() {
     assert!(line.contains("127.0.0.1:"), "{line}");
     assert!(line.contains(" GET / 302 "), "{line}");
     assert!(line.trim_end().ends_with("ms"), "{line}");
+}
+
+#[test]
+fn a_megabyte_body_puts_a_bounded_excerpt_in_the_file_logs() {
+    let srv = serve_in(1024, &[], true);
+    let body = "x".repeat(1024 * 1024 - 1);
+    let (reply, _) = paced(
+        srv.addr,
+        &format!(
+            "POST /interface.php HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        vec![],
+        Duration::ZERO,
+    );
+    assert!(reply.contains("\"returnValue\":4001"), "{reply}");
+    let log_dir = srv._root.path().join("log");
+    let mut total = 0;
+    let mut excerpt = false;
+    for entry in std::fs::read_dir(&log_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        total += text.len();
+        excerpt |= text.contains(&format!("...({} more bytes)", body.len() - 4096));
+    }
+    assert!(excerpt, "the request line names what it left out");
+    assert!(total < 64 * 1024, "{total} bytes of logs for one request");
+    assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
 }
