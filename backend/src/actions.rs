@@ -54,7 +54,7 @@ pub async fn handle(app: &App, raw: &[u8], ctx: &mut LogContext) -> Outcome {
         Level::Info,
         SITE,
         0,
-        &format!("request:{}", String::from_utf8_lossy(raw)),
+        &format!("request:{}", crate::log::body_excerpt(raw)),
     );
     let outcome = match dispatch(app, raw, ctx).await {
         Ok(o) | Err(o) => o,

@@ -62,7 +62,7 @@ pub async fn handle(app: &App, raw: &[u8]) -> CallbackOutcome {
         Level::Info,
         SITE,
         0,
-        &format!("callback request:{}", String::from_utf8_lossy(raw)),
+        &format!("callback request:{}", crate::log::body_excerpt(raw)),
     );
     let outcome = process(app, raw, &ctx).await;
     let text = match outcome {

@@ -3,6 +3,10 @@
 //!
 //! - **Header read timeout**: a request head must arrive whole within [`HttpLimits::header_read_timeout`]
 //!   of its first byte being awaited (hyper's own timer; not reset per byte).
+//! - **Body pace**: a request body being read must bring [`HttpLimits::min_body_rate`] bytes a second
+//!   on average over each [`HttpLimits::body_read_timeout`], or end; otherwise the handler sees a body
+//!   error (answered 4001) and the connection closes. A request in flight is never idle, so a body
+//!   withheld after `Expect: 100-continue` or trickled would otherwise hold its connection forever.
 //! - **Idle deadline**: a connection with no request in flight and no byte read or written for
 //!   [`HttpLimits::idle_timeout`] is closed. This also covers connections that never send a byte (the
 //!   auto builder waits for the HTTP/2 preface before hyper's header timer starts).
@@ -11,6 +15,7 @@
 //!   At the cap, the connection idle the longest is closed to make room (an idle keep-alive connection
 //!   costs its client nothing but a reconnect); when every connection has a request in flight, the new
 //!   one is closed at once.
+//! - **A log line per request** (target `minilvb::http`, on stderr): peer, method, path, status, time.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,6 +47,10 @@ pub struct HttpLimits {
     pub idle_timeout: Duration,
     /// Open connections at most (further capped at half the fd limit).
     pub max_connections: usize,
+    /// Period in which a request body being read must make progress (see [`Self::min_body_rate`]).
+    pub body_read_timeout: Duration,
+    /// Bytes a second a request body must average over each [`Self::body_read_timeout`] until it ends.
+    pub min_body_rate: u64,
 }
 
 impl Default for HttpLimits {
@@ -50,6 +59,9 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            body_read_timeout: Duration::from_secs(10),
+            // The app's requests are a few hundred bytes; only a trickle meant to hold a slot is slower.
+            min_body_rate: 1024,
         }
     }
 }
@@ -267,6 +279,96 @@ impl hyper::body::Body for GuardedBody {
     }
 }
 
+/// A request body fallen below the pace of [`HttpLimits::min_body_rate`].
+#[derive(Debug)]
+pub struct BodyTooSlow(pub Duration);
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request body too slow (period {:?})", self.0)
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+/// A request body with a pace to keep: the period starts at the first poll (when hyper sends `100
+/// Continue`), and each period that brings `due` bytes starts the next.
+struct PacedBody {
+    inner: Incoming,
+    period: Duration,
+    due: u64,
+    got: u64,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    cut: bool,
+}
+
+impl PacedBody {
+    fn new(inner: Incoming, limits: &HttpLimits) -> Self {
+        let period = limits.body_read_timeout.max(Duration::from_millis(100));
+        let due = u64::try_from(
+            u128::from(limits.min_body_rate).saturating_mul(period.as_millis()) / 1000,
+        )
+        .unwrap_or(u64::MAX)
+        .max(1);
+        Self {
+            inner,
+            period,
+            due,
+            got: 0,
+            timer: None,
+            cut: false,
+        }
+    }
+}
+
+impl hyper::body::Body for PacedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let me = &mut *self;
+        if me.cut {
+            return Poll::Ready(None);
+        }
+        let period = me.period;
+        let timer = me
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+        match Pin::new(&mut me.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                me.got = me
+                    .got
+                    .saturating_add(frame.data_ref().map_or(0, |d| d.len() as u64));
+                if me.got >= me.due {
+                    me.got = 0;
+                    timer.as_mut().reset(tokio::time::Instant::now() + period);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                me.cut = true;
+                Poll::Ready(Some(Err(Box::new(BodyTooSlow(period)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.cut || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; requests carry
 /// `ConnectInfo<SocketAddr>` as with axum's own server. Open connections get a graceful shutdown
 /// (bounded by the idle timeout) when the loop ends.
@@ -338,12 +440,21 @@ pub async fn serve_router(
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = InFlight::new(svc_state.clone());
-            let mut req = req.map(Body::new);
+            let mut req = req.map(|b| Body::new(PacedBody::new(b, &limits)));
             req.extensions_mut().insert(ConnectInfo(peer));
+            let method = req.method().clone();
+            let path = req.uri().path().to_string();
+            let started = Instant::now();
             let call =
                 hyper::service::Service::call(&TowerToHyperService::new(router.clone()), req);
             async move {
                 let res = call.await?;
+                tracing::info!(
+                    target: "minilvb::http",
+                    "{peer} {method} {path} {} {}ms",
+                    res.status().as_u16(),
+                    started.elapsed().as_millis()
+                );
                 Ok::<_, std::convert::Infallible>(res.map(|inner| GuardedBody {
                     inner,
                     _guard: guard,

@@ -70,6 +70,24 @@ pub const DB_CONNECT_SITE: Site = Site {
     line: 27,
 };
 
+/// Longest part of a request body copied into a log line. The app's requests are a few hundred bytes
+/// and logged whole; a 1 MiB body (the listener's limit) would otherwise put 2 MiB on disk (the line
+/// and its debug copy) for each unauthenticated request.
+pub const MAX_LOGGED_BODY: usize = 4096;
+
+/// `raw` as text for a log line: whole up to [`MAX_LOGGED_BODY`] bytes, else that much and the count of
+/// bytes left out.
+pub fn body_excerpt(raw: &[u8]) -> String {
+    if raw.len() <= MAX_LOGGED_BODY {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    format!(
+        "{}...({} more bytes)",
+        String::from_utf8_lossy(&raw[..MAX_LOGGED_BODY]),
+        raw.len() - MAX_LOGGED_BODY
+    )
+}
+
 /// China time, the zone of every date the backend writes (file names, log lines, database session).
 pub fn china() -> FixedOffset {
     // 8 hours is always a valid offset.

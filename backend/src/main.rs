@@ -32,6 +32,9 @@ enum Command {
         /// Open HTTP connections at most (also at most half the file descriptor limit).
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
+        /// Seconds in which a request body being read must bring 1 KiB a second on average (or end).
+        #[arg(long, default_value_t = 10.0)]
+        body_timeout: f64,
     },
     /// Print the table DDL (live_data, tape_data, group_info).
     Schema,
@@ -55,11 +58,15 @@ fn main() -> ExitCode {
             header_timeout,
             idle_timeout,
             max_connections,
+            body_timeout,
         } => {
+            init_logging();
             let limits = minilvb::server::HttpLimits {
                 header_read_timeout: secs(header_timeout),
                 idle_timeout: secs(idle_timeout),
                 max_connections,
+                body_read_timeout: secs(body_timeout),
+                ..Default::default()
             };
             let config = match Config::load(&root) {
                 Ok(c) => c,
@@ -101,6 +108,18 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// A line per request (and the listener's warnings) on stderr; `RUST_LOG` (env-filter syntax)
+/// overrides the default `info`. stdout keeps the one listening line scripts wait for.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 fn runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {

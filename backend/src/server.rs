@@ -66,19 +66,39 @@ fn server_error() -> Response {
 }
 
 async fn interface(State(app): State<Arc<App>>, req: Request) -> Response {
-    let Ok(raw) = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await else {
-        let reply = Reply {
-            code: EC_SYSTEM_INVALID_JSON_FORMAT,
-            extra: Some("request body too large".into()),
-            data: None,
-        };
-        return text_html(StatusCode::OK, reply.to_body());
+    let raw = match axum::body::to_bytes(req.into_body(), BODY_LIMIT).await {
+        Ok(raw) => raw,
+        Err(e) => {
+            // Too large, or cut off by the listener for its pace.
+            let why = if is_too_slow(&e) {
+                "request body too slow"
+            } else {
+                "request body too large"
+            };
+            let reply = Reply {
+                code: EC_SYSTEM_INVALID_JSON_FORMAT,
+                extra: Some(why.into()),
+                data: None,
+            };
+            return text_html(StatusCode::OK, reply.to_body());
+        }
     };
     let mut ctx = app.log.context();
     match actions::handle(&app, &raw, &mut ctx).await {
         Outcome::Reply(r) => text_html(StatusCode::OK, r.to_body()),
         Outcome::DbDown => server_error(),
     }
+}
+
+fn is_too_slow(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<crate::listener::BodyTooSlow>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 async fn live_callback(State(app): State<Arc<App>>, req: Request) -> Response {

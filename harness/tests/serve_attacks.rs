@@ -41,6 +41,21 @@ fn nested_connect(depth: usize) -> Vec<u8> {
     for _ in 0..depth {
         amf.extend_from_slice(&[0, 0, 0x09]);
     }
+    connect_chunk(&amf)
+}
+
+/// A `connect` whose name and transaction id are followed by `nulls` one-byte null values.
+fn wide_connect(nulls: usize) -> Vec<u8> {
+    let mut amf = vec![0x02, 0, 7];
+    amf.extend_from_slice(b"connect");
+    amf.push(0x00);
+    amf.extend_from_slice(&1f64.to_be_bytes());
+    amf.extend(std::iter::repeat_n(0x05, nulls));
+    connect_chunk(&amf)
+}
+
+/// `amf` as one command message in one chunk, after a Set Chunk Size of 1 MiB.
+fn connect_chunk(amf: &[u8]) -> Vec<u8> {
     let mut bytes = vec![0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
     bytes.extend_from_slice(&0x0010_0000u32.to_be_bytes());
     let len = amf.len() as u32;
@@ -58,7 +73,7 @@ fn nested_connect(depth: usize) -> Vec<u8> {
         0,
         0,
     ]);
-    bytes.extend_from_slice(&amf);
+    bytes.extend_from_slice(amf);
     bytes
 }
 
@@ -98,6 +113,50 @@ fn nesting_at_the_limit_is_still_parsed() {
     let mut session = tcharness::cloud::lvb::session::Session::new();
     let bytes = nested_connect(tcharness::cloud::lvb::session::MAX_AMF0_DEPTH + 1);
     assert!(session.feed(&bytes).is_err());
+}
+
+#[test]
+fn a_command_of_a_million_nulls_closes_that_connection_and_the_ingest_keeps_serving() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        // 1 MiB of one-byte values decoded to some 12 MB per connection before the count was bounded.
+        assert!(send_raw(&cloud, &handshake_then(&wide_connect(1024 * 1024 - 64))).await);
+        let outcomes: Vec<String> = cloud
+            .ctx
+            .journal
+            .of(Service::LvbIngest)
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.starts_with("closed: malformed RTMP") && o.contains("values")),
+            "{outcomes:?}"
+        );
+        let (url, stream) = console_push_url(&cloud, "anchor08");
+        let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
+            .await
+            .expect("a healthy push after the attack");
+        assert!(cloud.services.lvb.is_live(&stream));
+        publisher.stop().await.expect("stop");
+    });
+}
+
+#[test]
+fn a_command_of_as_many_values_as_the_limit_is_still_parsed() {
+    use tcharness::cloud::lvb::session::{MAX_AMF0_VALUES, Session};
+    // The name and the transaction id count too.
+    assert!(
+        Session::new()
+            .feed(&wide_connect(MAX_AMF0_VALUES - 2))
+            .is_ok()
+    );
+    assert!(
+        Session::new()
+            .feed(&wide_connect(MAX_AMF0_VALUES - 1))
+            .is_err()
+    );
 }
 
 /// The fuzz target's seed for deep nesting, fed as the target feeds it (one piece, on a thread with a
@@ -163,6 +222,34 @@ fn a_cos_upload_with_a_bad_signature_is_refused_before_its_body_arrives() {
         assert!(line.request.ends_with("op=upload"), "{line:?}");
         // A healthy request is still answered.
         let (status, _) = http_get(&cloud, "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/?op=list").await;
+        assert!(status < 500, "{status}");
+    });
+}
+
+#[test]
+fn an_unsigned_upload_whose_part_header_never_ends_is_refused_without_buffering_it() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        // Before the scan was bounded, the multipart parser kept every byte looking for the end of this
+        // header, up to the 32 MiB body limit, for each such unauthenticated connection.
+        let mut body_start =
+            b"--b\r\nContent-Disposition: form-data; name=\"op\"\r\nX-Endless: ".to_vec();
+        body_start.resize(16 * 1024, b'a');
+        let head = format!(
+            "POST /files/v2/1252000001/minilvb/cover/a.jpg HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: bogus\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {}\r\n\r\n",
+            30 * 1024 * 1024
+        );
+        let reply = partial_request(&cloud, &head, &body_start).await;
+        assert!(reply.contains("\"code\":-"), "COS's own shape: {reply}");
+        assert!(reply.contains("ERROR_PROXY"), "{reply}");
+        // A healthy request is still answered.
+        let (status, _) = http_get(
+            &cloud,
+            "http://sh.file.myqcloud.com/files/v2/1252000001/minilvb/?op=list",
+        )
+        .await;
         assert!(status < 500, "{status}");
     });
 }

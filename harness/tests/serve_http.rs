@@ -64,6 +64,7 @@ async fn partial_headers_are_closed_at_the_header_timeout() {
         header_read_timeout: Duration::from_millis(800),
         idle_timeout: Duration::from_secs(60),
         max_connections: 64,
+        ..HttpLimits::default()
     };
     let (addr, _trigger) = cloud_with(limits).await;
     let started = Instant::now();
@@ -106,6 +107,7 @@ async fn a_silent_connection_is_closed_at_the_idle_deadline() {
         header_read_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_millis(700),
         max_connections: 64,
+        ..HttpLimits::default()
     };
     let (addr, _trigger) = cloud_with(limits).await;
     let out = tokio::task::spawn_blocking(move || {
@@ -134,6 +136,108 @@ async fn a_silent_connection_is_closed_at_the_idle_deadline() {
         kept_took >= Duration::from_millis(600) && kept_took < Duration::from_secs(5),
         "{kept_took:?}"
     );
+}
+
+/// Writes `head`, then `pieces` one every `gap`, and reads the answer until the server closes.
+fn paced_request(
+    addr: SocketAddr,
+    head: &str,
+    pieces: Vec<Vec<u8>>,
+    gap: Duration,
+) -> (String, Duration) {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let reader = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        for piece in pieces {
+            std::thread::sleep(gap);
+            if s.write_all(&piece).is_err() {
+                return;
+            }
+        }
+    });
+    let (got, at) = read_to_close(reader, Duration::from_secs(10));
+    let _ = writer.join();
+    (String::from_utf8_lossy(&got).into_owned(), at - started)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_withheld_or_trickled_is_cut_at_the_body_deadline_in_the_services_shape() {
+    let limits = HttpLimits {
+        // Only the body deadline can close these connections.
+        header_read_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(30),
+        max_connections: 64,
+        body_read_timeout: Duration::from_millis(800),
+        min_body_rate: 1024,
+    };
+    let (addr, _trigger) = cloud_with(limits).await;
+    let out = tokio::task::spawn_blocking(move || {
+        // `Expect: 100-continue`, then the body never comes.
+        let withheld = paced_request(
+            addr,
+            "POST /v1/login?identifier=a&usersig=b&sdkappid=1400012345 HTTP/1.1\r\n\
+             Host: openim.tim.qq.com\r\nExpect: 100-continue\r\nContent-Length: 200\r\n\r\n",
+            vec![],
+            Duration::ZERO,
+        );
+        // An unsigned COS upload whose file part trickles at 10 bytes a second.
+        let trickled = paced_request(
+            addr,
+            "POST /files/v2/1252000001/minilvb/cover/a.jpg HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: bogus\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"filecontent\"; \
+             filename=\"a.jpg\"\r\n\r\n",
+            vec![b"J".to_vec(); 100],
+            Duration::from_millis(100),
+        );
+        // A body at 3 KB/s takes longer than one period and is read whole.
+        let steady_body = format!("{{\"pad\":\"{}\"}}", "x".repeat(6000));
+        let steady = paced_request(
+            addr,
+            &format!(
+                "POST /v1/login?identifier=a&usersig=b&sdkappid=1400012345 HTTP/1.1\r\n\
+                 Host: openim.tim.qq.com\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                steady_body.len()
+            ),
+            steady_body
+                .as_bytes()
+                .chunks(600)
+                .map(<[u8]>::to_vec)
+                .collect(),
+            Duration::from_millis(200),
+        );
+        let healthy = status_line(addr, "x", "/_tcharness/health");
+        (withheld, trickled, steady, healthy)
+    })
+    .await
+    .unwrap();
+    let ((withheld, withheld_took), (trickled, trickled_took), (steady, steady_took), healthy) =
+        out;
+    assert!(withheld.starts_with("HTTP/1.1 100 Continue"), "{withheld}");
+    assert!(
+        withheld.contains("\"ErrorCode\""),
+        "IM's own shape: {withheld}"
+    );
+    for took in [withheld_took, trickled_took] {
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_secs(5),
+            "closed after {took:?}"
+        );
+    }
+    assert!(
+        trickled.contains("\"code\":-"),
+        "COS's own shape: {trickled}"
+    );
+    assert!(trickled.contains("ERROR_PROXY"), "{trickled}");
+    assert!(steady_took >= Duration::from_secs(1), "{steady_took:?}");
+    assert!(steady.contains("\"ErrorCode\""), "{steady}");
+    assert!(
+        !steady.contains("not a JSON object"),
+        "a steady body is read whole: {steady}"
+    );
+    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
 }
 
 struct Serve(Child);

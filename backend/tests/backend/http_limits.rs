@@ -16,6 +16,13 @@ struct Serving {
     _root: tempfile::TempDir,
 }
 
+impl Serving {
+    /// What the server wrote on stderr so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self._root.path().join("stderr.txt")).unwrap_or_default()
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -25,12 +32,17 @@ impl Drop for Serving {
 
 /// `minilvb serve` with the soft and hard fd limit set to `fds` before exec.
 fn serve(fds: u64, extra: &[&str]) -> Serving {
+    serve_in(fds, extra, false)
+}
+
+/// [`serve`], with a `log/` directory (the file logs on) when `log_dir`.
+fn serve_in(fds: u64, extra: &[&str], log_dir: bool) -> Serving {
     let root = tempfile::tempdir().unwrap();
     write_root(
         root.path(),
         &outdefine(),
         &route_ini(9, "unused", "x", "http://127.0.0.1:9/common_access"),
-        false,
+        log_dir,
     );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minilvb"));
     cmd.args(["serve", "--root"])
@@ -38,7 +50,7 @@ fn serve(fds: u64, extra: &[&str]) -> Serving {
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(root.path().join("stderr.txt")).unwrap());
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -136,5 +148,112 @@ fn two_thousand_idle_connections_under_a_256_fd_limit_do_not_block_a_request() {
     let line = status_line(srv.addr);
     assert!(line.starts_with("HTTP/1.1 302"), "{line}");
     assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
+}
+
+/// Writes `head`, then `pieces` one every `gap`; what arrives until the server closes, and when.
+fn paced(addr: SocketAddr, head: &str, pieces: Vec<Vec<u8>>, gap: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut reader = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        for piece in pieces {
+            std::thread::sleep(gap);
+            if s.write_all(&piece).is_err() {
+                return;
+            }
+        }
+    });
+    reader
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("not closed within 10 s: {e}"),
+        }
+    }
+    let took = started.elapsed();
+    let _ = writer.join();
+    (String::from_utf8_lossy(&got).into_owned(), took)
+}
+
+#[test]
+fn a_body_withheld_or_trickled_is_answered_4001_at_the_body_deadline() {
+    let srv = serve(1024, &["--body-timeout", "0.8", "--idle-timeout", "30"]);
+    // `Expect: 100-continue`, then nothing.
+    let (withheld, withheld_took) = paced(
+        srv.addr,
+        "POST /interface.php HTTP/1.1\r\nHost: backend\r\nExpect: 100-continue\r\n\
+         Content-Length: 300\r\n\r\n",
+        vec![],
+        Duration::ZERO,
+    );
+    // Ten bytes a second of a callback body.
+    let (trickled, trickled_took) = paced(
+        srv.addr,
+        "POST /callback/Live_callback.php HTTP/1.1\r\nHost: backend\r\nContent-Length: 300\r\n\r\n",
+        vec![b"{".to_vec(); 60],
+        Duration::from_millis(100),
+    );
+    assert!(withheld.starts_with("HTTP/1.1 100 Continue"), "{withheld}");
+    assert!(withheld.contains("\"returnValue\":4001"), "{withheld}");
+    assert!(withheld.contains("too slow"), "{withheld}");
+    assert!(trickled.contains("{\"code\":"), "{trickled}");
+    for took in [withheld_took, trickled_took] {
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_secs(5),
+            "closed after {took:?}"
+        );
+    }
+    assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
+}
+
+#[test]
+fn every_request_gets_a_log_line_on_stderr() {
+    let srv = serve(1024, &[]);
+    assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
+    // The line is written before the answer is sent.
+    let log = srv.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("minilvb::http"))
+        .unwrap_or_else(|| panic!("no request line in {log:?}"));
+    assert!(line.contains("127.0.0.1:"), "{line}");
+    assert!(line.contains(" GET / 302 "), "{line}");
+    assert!(line.trim_end().ends_with("ms"), "{line}");
+}
+
+#[test]
+fn a_megabyte_body_puts_a_bounded_excerpt_in_the_file_logs() {
+    let srv = serve_in(1024, &[], true);
+    let body = "x".repeat(1024 * 1024 - 1);
+    let (reply, _) = paced(
+        srv.addr,
+        &format!(
+            "POST /interface.php HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        vec![],
+        Duration::ZERO,
+    );
+    assert!(reply.contains("\"returnValue\":4001"), "{reply}");
+    let log_dir = srv._root.path().join("log");
+    let mut total = 0;
+    let mut excerpt = false;
+    for entry in std::fs::read_dir(&log_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        total += text.len();
+        excerpt |= text.contains(&format!("...({} more bytes)", body.len() - 4096));
+    }
+    assert!(excerpt, "the request line names what it left out");
+    assert!(total < 64 * 1024, "{total} bytes of logs for one request");
     assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
 }

@@ -3,6 +3,11 @@
 //!
 //! - **Header read timeout**: a request head must arrive whole within [`HttpLimits::header_read_timeout`]
 //!   of its first byte being awaited (hyper's own timer; not reset per byte).
+//! - **Body pace**: once a handler reads a request body, every [`HttpLimits::body_read_timeout`] must
+//!   bring [`HttpLimits::min_body_rate`] bytes a second on average or the end of the body; otherwise the
+//!   body ends in an error the service answers in its own shape, and the connection is closed. A
+//!   request in flight is never idle, so without this a body trickled or never sent (`Expect:
+//!   100-continue` left unanswered) would hold its connection, and a COS upload turn, forever.
 //! - **Idle deadline**: a connection with no request in flight and no byte read or written for
 //!   [`HttpLimits::idle_timeout`] is closed. This also covers connections that never send a byte (the
 //!   auto builder waits for the HTTP/2 preface before hyper's header timer starts).
@@ -45,6 +50,10 @@ pub struct HttpLimits {
     pub idle_timeout: Duration,
     /// Open connections at most (further capped at half the fd limit).
     pub max_connections: usize,
+    /// Period in which a request body being read must make progress (see [`Self::min_body_rate`]).
+    pub body_read_timeout: Duration,
+    /// Bytes a second a request body must average over each [`Self::body_read_timeout`] until it ends.
+    pub min_body_rate: u64,
 }
 
 impl Default for HttpLimits {
@@ -53,6 +62,9 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            body_read_timeout: Duration::from_secs(10),
+            // Far below any phone on a poor network; a trickle meant to hold the connection is not.
+            min_body_rate: 1024,
         }
     }
 }
@@ -328,6 +340,110 @@ impl hyper::body::Body for GuardedBody {
     }
 }
 
+/// Why a request body was cut off: it fell below the pace of [`HttpLimits::min_body_rate`].
+#[derive(Debug)]
+pub struct BodyTooSlow {
+    pub received: u64,
+    pub period: Duration,
+}
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request body too slow: {} bytes in {:?}",
+            self.received, self.period
+        )
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+/// A request body that must keep a minimum pace. The clock starts at the first poll (hyper sends
+/// `100 Continue` then, and a handler may wait for its turn before reading), and each period that
+/// brings enough bytes starts the next one.
+struct PacedBody {
+    inner: Incoming,
+    period: Duration,
+    /// Bytes due within one period.
+    due: u64,
+    received: u64,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    failed: bool,
+}
+
+impl PacedBody {
+    fn new(inner: Incoming, limits: &HttpLimits) -> Self {
+        let period = limits.body_read_timeout.max(Duration::from_millis(100));
+        let due = u64::try_from(
+            u128::from(limits.min_body_rate).saturating_mul(period.as_millis()) / 1000,
+        )
+        .unwrap_or(u64::MAX)
+        .max(1);
+        Self {
+            inner,
+            period,
+            due,
+            received: 0,
+            deadline: None,
+            failed: false,
+        }
+    }
+}
+
+impl hyper::body::Body for PacedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if this.failed {
+            return Poll::Ready(None);
+        }
+        let period = this.period;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received = this.received.saturating_add(data.len() as u64);
+                    if this.received >= this.due {
+                        this.received = 0;
+                        deadline
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + period);
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.failed = true;
+                    Poll::Ready(Some(Err(Box::new(BodyTooSlow {
+                        received: this.received,
+                        period,
+                    }))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; requests carry
 /// `ConnectInfo<SocketAddr>` as with axum's own server. Open connections get a graceful shutdown
 /// (bounded by the idle timeout) when the loop ends.
@@ -412,7 +528,7 @@ pub async fn serve_router_tls(
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = InFlight::new(svc_state.clone());
-            let mut req = req.map(Body::new);
+            let mut req = req.map(|b| Body::new(PacedBody::new(b, &limits)));
             req.extensions_mut().insert(ConnectInfo(peer));
             // One line per request: the Host decides the service, so it is logged with the path.
             let method = req.method().clone();

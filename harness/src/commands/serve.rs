@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// Open HTTP connections at most (also at most half the file descriptor limit).
     #[arg(long, default_value_t = 1024)]
     pub http_max_connections: usize,
+    /// Seconds in which a request body being read must bring 1 KiB a second on average (or end).
+    #[arg(long, default_value_t = 10.0)]
+    pub http_body_timeout: f64,
 }
 
 /// Runs `tcharness serve`.
@@ -78,6 +81,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         header_read_timeout: secs(a.http_header_timeout),
         idle_timeout: secs(a.http_idle_timeout),
         max_connections: a.http_max_connections,
+        body_read_timeout: secs(a.http_body_timeout),
+        ..HttpLimits::default()
     };
     let reach = Reach {
         http: cloud::reach::listen_addr(&a.http),

@@ -20,6 +20,21 @@ const FILE_FIELDS: [&str; 2] = ["filecontent", "fileContent"];
 /// Longest text field accepted (biz_attr, custom headers, sha, ...).
 const MAX_TEXT_FIELD: usize = 64 * 1024;
 
+/// Longest multipart boundary accepted: RFC 2046 allows 70 characters, and the cost of looking for a
+/// delimiter grows with its length, so a huge one would make every body byte expensive.
+const MAX_BOUNDARY: usize = 200;
+
+fn boundary_of(content_type: &str) -> Result<String, FormError> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|e| FormError::Malformed(format!("content type: {e}")))?;
+    if boundary.len() > MAX_BOUNDARY {
+        return Err(FormError::Malformed(format!(
+            "multipart boundary longer than {MAX_BOUNDARY} characters"
+        )));
+    }
+    Ok(boundary)
+}
+
 /// The parameters of one request.
 #[derive(Clone, Debug, Default)]
 pub struct Form {
@@ -90,8 +105,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: u64) -> Result<Form, F
 }
 
 async fn read_multipart(content_type: &str, body: Body, limit: u64) -> Result<Form, FormError> {
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|e| FormError::Malformed(format!("content type: {e}")))?;
+    let boundary = boundary_of(content_type)?;
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
             .whole_stream(limit)
@@ -172,10 +186,17 @@ fn multer_error(e: multer::Error) -> FormError {
 /// Longest plain (JSON or urlencoded) body [`scan_op`] looks into: those bodies carry a few fields.
 const MAX_SCANNED_PLAIN: u64 = 64 * 1024;
 
+/// Bytes of one part's header block [`scan_op`] reads before giving up (real ones are under 200).
+const MAX_SCANNED_PART_HEAD: usize = 8 * 1024;
+/// Longest `op` value [`scan_op`] keeps (the longest real op has 19 characters).
+const MAX_SCANNED_OP: usize = 1024;
+
 /// The `op` of a request that is refused before its body is read for real (a bad signature): the
 /// journal line still names the op, but nothing of the body is kept. A multipart body is streamed
-/// through with its file part discarded chunk by chunk, up to `limit` bytes; a plain body is looked at
-/// only when it is small. `None` when the op cannot be found that way.
+/// through up to `limit` bytes, holding only a window of the boundary's length besides the part header
+/// or `op` value being read, so neither a part header that never ends nor a preamble without a
+/// boundary makes the cloud buffer an unauthenticated body; a plain body is looked at only when it is
+/// small. `None` when the op cannot be found that way.
 pub async fn scan_op(headers: &HeaderMap, body: Body, limit: u64) -> Option<String> {
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -189,24 +210,98 @@ pub async fn scan_op(headers: &HeaderMap, body: Body, limit: u64) -> Option<Stri
         let bytes = read_all(body, MAX_SCANNED_PLAIN).await.ok()?;
         return parse_plain(&bytes).ok()?.remove("op");
     }
-    let boundary = multer::parse_boundary(content_type).ok()?;
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
-    let mut multipart =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        let is_op = field.name() == Some("op");
-        let mut text = Vec::new();
-        while let Ok(Some(chunk)) = field.chunk().await {
-            if is_op && text.len() + chunk.len() <= MAX_TEXT_FIELD {
-                text.extend_from_slice(&chunk);
+    let boundary = boundary_of(content_type).ok()?;
+    scan_multipart_op(body, &boundary, limit).await
+}
+
+/// Where [`scan_multipart_op`] is in the body.
+enum Scan {
+    /// Before a delimiter; the bytes are discarded (`op` says whether they are the `op` value).
+    Data { op: bool },
+    /// After a delimiter, before the end of the part's header block.
+    Head,
+}
+
+async fn scan_multipart_op(body: Body, boundary: &str, limit: u64) -> Option<String> {
+    let delimiter = format!("\r\n--{boundary}").into_bytes();
+    // The first delimiter may open the body without the CRLF of the later ones.
+    let mut buf = b"\r\n".to_vec();
+    let mut state = Scan::Data { op: false };
+    let mut body = body;
+    let mut read = 0u64;
+    loop {
+        match state {
+            Scan::Data { op } => match find(&buf, &delimiter) {
+                Some(at) => {
+                    if op {
+                        return String::from_utf8(buf[..at].to_vec()).ok();
+                    }
+                    buf.drain(..at + delimiter.len());
+                    state = Scan::Head;
+                    continue;
+                }
+                None if op => {
+                    if buf.len() > MAX_SCANNED_OP + delimiter.len() {
+                        return None;
+                    }
+                }
+                None => {
+                    // Keep only what could be the start of a delimiter.
+                    let keep = delimiter.len().saturating_sub(1).min(buf.len());
+                    buf.drain(..buf.len() - keep);
+                }
+            },
+            Scan::Head => {
+                if buf.starts_with(b"--") {
+                    return None;
+                }
+                match find(&buf, b"\r\n\r\n") {
+                    Some(at) => {
+                        let op = part_name(&buf[..at]).as_deref() == Some("op");
+                        buf.drain(..at + 4);
+                        state = Scan::Data { op };
+                        continue;
+                    }
+                    None if buf.len() > MAX_SCANNED_PART_HEAD => return None,
+                    None => {}
+                }
             }
         }
-        if is_op {
-            return String::from_utf8(text).ok();
+        let chunk = loop {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        break data;
+                    }
+                }
+                _ => return None,
+            }
+        };
+        read = read.saturating_add(chunk.len() as u64);
+        if read > limit {
+            return None;
         }
+        buf.extend_from_slice(&chunk);
     }
-    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The `name` of a part's `Content-Disposition`, from its header block.
+fn part_name(head: &[u8]) -> Option<String> {
+    let head = std::str::from_utf8(head).ok()?;
+    let line = head.split("\r\n").find(|l| {
+        l.get(..20)
+            .is_some_and(|p| p.eq_ignore_ascii_case("content-disposition:"))
+    })?;
+    line[20..].split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("name")
+            .then(|| value.trim().trim_matches('"').to_string())
+    })
 }
 
 /// Reads a whole body, failing as soon as it passes `limit`.
@@ -252,6 +347,89 @@ fn parse_plain(bytes: &[u8]) -> Result<HashMap<String, String>, FormError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn multipart_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_TYPE,
+            "multipart/form-data; boundary=xYz".parse().unwrap(),
+        );
+        h
+    }
+
+    /// A body of `start`, then `filler` forever; counts the bytes pulled from it.
+    fn endless(
+        start: &'static [u8],
+        filler: u8,
+        pulled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Body {
+        let first =
+            futures::stream::once(
+                async move { Ok::<_, std::io::Error>(Bytes::from_static(start)) },
+            );
+        let rest = futures::stream::repeat_with(move || {
+            pulled.fetch_add(64 * 1024, std::sync::atomic::Ordering::Relaxed);
+            Ok(Bytes::from(vec![filler; 64 * 1024]))
+        });
+        Body::from_stream(futures::StreamExt::chain(first, rest))
+    }
+
+    #[tokio::test]
+    async fn scan_finds_the_op_before_or_after_the_file_part() {
+        let first =
+            "--xYz\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupload\r\n--xYz--\r\n";
+        let got = scan_op(&multipart_headers(), Body::from(first), 1 << 20).await;
+        assert_eq!(got.as_deref(), Some("upload"));
+        let after = format!(
+            "preamble\r\n--xYz\r\ncontent-disposition: form-data; name=filecontent; filename=\"a\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n{}\r\n--xYz  \r\nContent-Disposition: form-data; \
+             name=\"op\"\r\n\r\nupload_slice_init\r\n--xYz--\r\n",
+            "--xY\r\n--xY".repeat(20_000)
+        );
+        let got = scan_op(&multipart_headers(), Body::from(after), 1 << 20).await;
+        assert_eq!(got.as_deref(), Some("upload_slice_init"));
+        let none = "--xYz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--xYz--\r\n";
+        assert_eq!(
+            scan_op(&multipart_headers(), Body::from(none), 1 << 20).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn scan_gives_up_early_on_a_part_header_or_op_value_that_never_ends() {
+        for start in [
+            &b"--xYz\r\nContent-Disposition: form-data; name=\"op\"\r\nX-Long: "[..],
+            &b"--xYz\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupload"[..],
+        ] {
+            let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let body = endless(start, b'a', pulled.clone());
+            assert_eq!(scan_op(&multipart_headers(), body, 32 << 20).await, None);
+            let pulled = pulled.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(pulled <= 64 * 1024, "read {pulled} bytes before giving up");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_boundary_longer_than_the_limit_is_refused() {
+        let mut h = HeaderMap::new();
+        let long = format!(
+            "multipart/form-data; boundary={}",
+            "b".repeat(MAX_BOUNDARY + 1)
+        );
+        h.insert(CONTENT_TYPE, long.parse().unwrap());
+        let err = read(&h, Body::from("--"), 1 << 20).await.unwrap_err();
+        assert!(err.to_string().contains("boundary longer"), "{err}");
+        assert_eq!(scan_op(&h, Body::from("--"), 1 << 20).await, None);
+    }
+
+    #[tokio::test]
+    async fn scan_streams_a_preamble_without_a_boundary_up_to_the_limit_only() {
+        let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = endless(b"no boundary here", b'-', pulled.clone());
+        assert_eq!(scan_op(&multipart_headers(), body, 4 << 20).await, None);
+        let pulled = pulled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(pulled <= (4 << 20) + 64 * 1024, "{pulled}");
+    }
 
     #[test]
     fn query_keeps_plus_signs() {

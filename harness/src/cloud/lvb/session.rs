@@ -24,6 +24,10 @@ const OUR_CHUNK_SIZE: u32 = 4096;
 /// Deepest AMF0 nesting (objects, ECMA and strict arrays) a command may have: the decoder recurses once
 /// per level, and a few thousand levels overflow a 2 MiB worker stack.
 pub const MAX_AMF0_DEPTH: usize = 32;
+/// Most AMF0 values a command may hold. A decoded value takes some 50 to 100 bytes for the one byte of
+/// a null or an empty property, so a 1 MiB command of them cost 12 MB or more per connection while
+/// it was decoded; ffmpeg's and OBS's `connect` hold fewer than 20.
+pub const MAX_AMF0_VALUES: usize = 1024;
 
 /// Why a connection is closed by the ingest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -365,7 +369,7 @@ fn decode_command(
     } else {
         &payload.data[..]
     };
-    check_amf0_depth(data)?;
+    check_amf0_shape(data)?;
     let mut cursor = std::io::Cursor::new(data);
     let values = rml_rtmp::rml_amf0::deserialize(&mut cursor)
         .map_err(|e| Fault::Malformed(format!("AMF0: {e}")))?;
@@ -382,16 +386,18 @@ fn decode_command(
 }
 
 /// Walks AMF0 values without recursion, following the grammar `rml_amf0` 0.3 decodes, and refuses
-/// nesting deeper than [`MAX_AMF0_DEPTH`] before that recursive decoder sees the bytes. Anything the
+/// nesting deeper than [`MAX_AMF0_DEPTH`] or more than [`MAX_AMF0_VALUES`] values before that recursive
+/// decoder sees the bytes. Anything the
 /// walk cannot follow (a short read, an unknown marker) is left to the decoder, which stops at the same
 /// place with its own error, so it never reaches a level this walk has not counted.
-fn check_amf0_depth(data: &[u8]) -> Result<(), Fault> {
+fn check_amf0_shape(data: &[u8]) -> Result<(), Fault> {
     enum Frame {
         Object,
         Array(u32),
     }
     let mut stack: Vec<Frame> = Vec::new();
     let mut pos = 0usize;
+    let mut values = 0usize;
     let u16_at = |at: usize| -> Option<usize> {
         let b = data.get(at..at + 2)?;
         Some(usize::from(u16::from_be_bytes([b[0], b[1]])))
@@ -423,6 +429,12 @@ fn check_amf0_depth(data: &[u8]) -> Result<(), Fault> {
             return Ok(());
         };
         pos += 1;
+        values += 1;
+        if values > MAX_AMF0_VALUES {
+            return Err(Fault::Malformed(format!(
+                "AMF0 command with more than {MAX_AMF0_VALUES} values"
+            )));
+        }
         match marker {
             0x00 => pos += 8,
             0x01 => pos += 1,
