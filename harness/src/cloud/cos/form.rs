@@ -216,6 +216,8 @@ pub async fn scan_op(headers: &HeaderMap, body: Body, limit: u64) -> Option<Stri
 
 /// Where [`scan_multipart_op`] is in the body.
 enum Scan {
+    /// Before the first delimiter, which need not follow a CRLF.
+    Preamble,
     /// Before a delimiter; the bytes are discarded (`op` says whether they are the `op` value).
     Data { op: bool },
     /// After a delimiter, before the end of the part's header block.
@@ -224,13 +226,23 @@ enum Scan {
 
 async fn scan_multipart_op(body: Body, boundary: &str, limit: u64) -> Option<String> {
     let delimiter = format!("\r\n--{boundary}").into_bytes();
-    // The first delimiter may open the body without the CRLF of the later ones.
-    let mut buf = b"\r\n".to_vec();
-    let mut state = Scan::Data { op: false };
+    let mut buf = Vec::new();
+    let mut state = Scan::Preamble;
     let mut body = body;
     let mut read = 0u64;
     loop {
         match state {
+            Scan::Preamble => match find(&buf, &delimiter[2..]) {
+                Some(at) => {
+                    buf.drain(..at + delimiter.len() - 2);
+                    state = Scan::Head;
+                    continue;
+                }
+                None => {
+                    let keep = delimiter.len().saturating_sub(3).min(buf.len());
+                    buf.drain(..buf.len() - keep);
+                }
+            },
             Scan::Data { op } => match find(&buf, &delimiter) {
                 Some(at) => {
                     if op {
@@ -255,10 +267,20 @@ async fn scan_multipart_op(body: Body, boundary: &str, limit: u64) -> Option<Str
                 if buf.starts_with(b"--") {
                     return None;
                 }
-                match find(&buf, b"\r\n\r\n") {
+                // The rest of the delimiter line (transport padding, CRLF), then the header block up
+                // to the first blank line, as the full reader takes them.
+                let padding = buf.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+                match buf.get(padding..padding + 2) {
+                    Some(b"\r\n") => {}
+                    Some(_) => return None,
+                    None if padding > MAX_SCANNED_PART_HEAD => return None,
+                    None => {}
+                }
+                let head = padding + 2;
+                match buf.get(head..).and_then(|rest| find(rest, b"\r\n\r\n")) {
                     Some(at) => {
-                        let op = part_name(&buf[..at]).as_deref() == Some("op");
-                        buf.drain(..at + 4);
+                        let op = part_name(&buf[head..head + at + 4]).as_deref() == Some("op");
+                        buf.drain(..head + at + 4);
                         state = Scan::Data { op };
                         continue;
                     }
@@ -289,19 +311,52 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The `name` of a part's `Content-Disposition`, from its header block.
+/// The `name` of a part's `Content-Disposition`, from its header block, read the way the full reader
+/// (multer 3) reads it, so a refused request is journaled with the op an accepted one would have: the
+/// last `Content-Disposition`, its first `name` preceded by whitespace or `;`, quoted (with `\"` escapes) or bare up to `;` or space.
 fn part_name(head: &[u8]) -> Option<String> {
-    let head = std::str::from_utf8(head).ok()?;
-    let line = head.split("\r\n").find(|l| {
-        l.get(..20)
-            .is_some_and(|p| p.eq_ignore_ascii_case("content-disposition:"))
-    })?;
-    line[20..].split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("name")
-            .then(|| value.trim().trim_matches('"').to_string())
-    })
+    // Bytes that are not UTF-8 cannot be part of a name `op`.
+    let head = String::from_utf8_lossy(head);
+    // Lines end at LF (a CR before it dropped) and the headers at the first empty line, as in
+    // httparse; a repeated header: the last one counts, as in the reader's header map.
+    let value = head
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case("content-disposition")
+                .then(|| value.trim_matches([' ', '\t']))
+        })
+        .last()?;
+    let mut rest = value;
+    while let Some(i) = rest.find("name") {
+        let suffix = &rest[i + 4..];
+        if i > 0
+            && !(rest.as_bytes()[i - 1].is_ascii_whitespace() || rest.as_bytes()[i - 1] == b';')
+        {
+            rest = suffix;
+            continue;
+        }
+        let after_eq = suffix.trim_start().strip_prefix('=')?.trim_start();
+        if let Some(quoted) = after_eq.strip_prefix('"') {
+            let mut end = quoted.find('"')?;
+            let mut escaped = false;
+            while end > 0 && quoted.as_bytes()[end - 1] == b'\\' {
+                escaped = true;
+                end = end + 1 + quoted[end + 1..].find('"')?;
+            }
+            let name = &quoted[..end];
+            return Some(if escaped {
+                name.replace("\\\"", "\"")
+            } else {
+                name.to_string()
+            });
+        }
+        let end = after_eq.find([';', ' ']).unwrap_or(after_eq.len());
+        return Some(after_eq[..end].to_string());
+    }
+    None
 }
 
 /// Reads a whole body, failing as soon as it passes `limit`.
