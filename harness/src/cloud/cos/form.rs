@@ -61,6 +61,77 @@ pub enum FormError {
     TooLarge(u64),
     #[error("malformed request body: {0}")]
     Malformed(String),
+    /// No room in the budget of buffered bodies (see [`budgeted`]).
+    #[error("no room to buffer the request body")]
+    Busy,
+}
+
+/// The error a [`budgeted`] body ends with when the budget stays full.
+#[derive(Debug)]
+struct NoRoom;
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no room to buffer the request body")
+    }
+}
+
+impl std::error::Error for NoRoom {}
+
+fn is_no_room(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<NoRoom>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// `body` with each chunk's bytes taken from `budget` before it is passed on, waiting at most `wait`
+/// for room; the permits gather in `held`, so the caller gives them back by dropping it when the
+/// buffered bytes are gone. One body takes at most `limit` (past it the reader refuses the body as too
+/// large), so a body alone always fits a budget of at least `limit`.
+pub fn budgeted(
+    body: Body,
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+    limit: u64,
+    held: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>,
+) -> Body {
+    use futures::StreamExt;
+    let stream = body.into_data_stream();
+    let chunks = futures::stream::unfold(Some((stream, 0u64)), move |state| {
+        let budget = budget.clone();
+        let held = held.clone();
+        async move {
+            let (mut stream, taken) = state?;
+            let mut taken = taken;
+            let item: Result<Bytes, Box<dyn std::error::Error + Send + Sync>> =
+                match stream.next().await? {
+                    Ok(bytes) => {
+                        let want = (bytes.len() as u64).min(limit.saturating_sub(taken));
+                        taken += want;
+                        let n = u32::try_from(want).unwrap_or(u32::MAX);
+                        match tokio::time::timeout(wait, budget.acquire_many_owned(n)).await {
+                            Ok(Ok(permit)) => {
+                                let mut slot = held.lock().unwrap_or_else(|p| p.into_inner());
+                                match slot.as_mut() {
+                                    Some(all) => all.merge(permit),
+                                    None => *slot = Some(permit),
+                                }
+                                Ok(bytes)
+                            }
+                            _ => return Some((Err(Box::new(NoRoom) as _), None)),
+                        }
+                    }
+                    Err(e) => return Some((Err(Box::new(e) as _), None)),
+                };
+            Some((item, Some((stream, taken))))
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 /// Parses `a=1&b=2` percent-decoding each part, but keeping `+` as `+`: a base64 signature pasted
@@ -176,6 +247,9 @@ async fn read_multipart(content_type: &str, body: Body, limit: u64) -> Result<Fo
 }
 
 fn multer_error(e: multer::Error) -> FormError {
+    if is_no_room(&e) {
+        return FormError::Busy;
+    }
     match e {
         multer::Error::StreamSizeExceeded { limit } => FormError::TooLarge(limit),
         multer::Error::FieldSizeExceeded { limit, .. } => FormError::TooLarge(limit),
@@ -365,6 +439,7 @@ pub async fn read_all(body: Body, limit: u64) -> Result<Bytes, FormError> {
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(FormError::TooLarge(limit)),
+        Err(e) if is_no_room(e.as_ref()) => Err(FormError::Busy),
         Err(e) => Err(FormError::Malformed(e.to_string())),
     }
 }
