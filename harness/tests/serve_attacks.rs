@@ -368,6 +368,189 @@ async fn cos_signed(
         .expect("a COS JSON reply")
 }
 
+/// A signed upload declaring `len` bytes whose body then flows at about 4 KB/s (above the listener's
+/// minimum pace) until `stop` is set.
+fn trickled_signed_upload(
+    addr: std::net::SocketAddr,
+    sign: String,
+    len: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    use std::io::Write;
+    std::thread::spawn(move || {
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+            return;
+        };
+        let head = format!(
+            "POST /files/v2/1252000001/minilvb/slow.bin HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+             Authorization: {sign}\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+             Content-Length: {len}\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\n\
+             upload\r\n--b\r\nContent-Disposition: form-data; name=\"filecontent\"; filename=\"a\"\r\n\r\n"
+        );
+        let _ = s.write_all(head.as_bytes());
+        let piece = vec![b'z'; 2048];
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if s.write_all(&piece).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    })
+}
+
+#[test]
+fn slow_signed_uploads_do_not_hold_every_upload_turn() {
+    runtime().block_on(async {
+        let cloud = cloud().await;
+        use tcharness::cloud::cos::sign::SignRequest;
+        let now = cloud.ctx.clock.now();
+        // A multi-use signature as any app user gets one from the backend (GetCOSSign).
+        let sign = SignRequest {
+            appid: 1252000001,
+            bucket: "minilvb",
+            secret_id: "AKIDmLvbHarnessHealthy00000000000001",
+            expire: now + 600,
+            time: now,
+            rand: 78,
+            fileid: "",
+        }
+        .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let slow: Vec<_> = (0..tcharness::cloud::cos::MAX_BODY_READS + 2)
+            .map(|_| {
+                trickled_signed_upload(cloud.http_addr(), sign.clone(), 20 << 20, stop.clone())
+            })
+            .collect();
+        // Every slow upload is being buffered (before the budget was of bytes, four held every turn).
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while cloud.services.cos.buffered_body_bytes() < slow.len() * 2048 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "slow uploads not buffered: {} bytes",
+                cloud.services.cos.buffered_body_bytes()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reply = tokio::time::timeout(
+            WAIT,
+            cos_signed(
+                &cloud,
+                "/cover/healthy.jpg",
+                &[("op", "upload")],
+                Some(b"JPEG".to_vec()),
+            ),
+        )
+        .await
+        .expect("a small upload is answered while slow ones are in flight");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in slow {
+            let _ = t.join();
+        }
+        assert_eq!(reply["code"], 0, "{reply}");
+        // Their bytes go back to the budget once they are answered.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while cloud.services.cos.buffered_body_bytes() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "budget not given back"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
+
+#[test]
+fn a_signed_body_finding_the_buffers_full_is_refused_in_time_and_later_ones_are_served() {
+    use tcharness::cloud::cos::{Cos, CosOptions};
+    use tcharness::cloud::{CloudContext, Services, Shutdown};
+    runtime().block_on(async {
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = http.local_addr().expect("addr");
+        let ctx = CloudContext::new(Tenant::healthy(), fast_options());
+        let options = CosOptions {
+            max_body_bytes: 64 * 1024,
+            body_budget_wait: Duration::from_millis(300),
+            ..CosOptions::default()
+        };
+        let cos = Cos::with_options(ctx.clone(), options).expect("cos");
+        let services = Services::with_cos(ctx, cos);
+        let (_trigger, shutdown) = Shutdown::new();
+        tokio::spawn(tcharness::cloud::serve(http, rtmp, services.clone(), shutdown));
+        use tcharness::cloud::cos::sign::SignRequest;
+        let t = services.ctx.clock.now();
+        let sign = SignRequest {
+            appid: 1252000001,
+            bucket: "minilvb",
+            secret_id: "AKIDmLvbHarnessHealthy00000000000001",
+            expire: t + 600,
+            time: t,
+            rand: 79,
+            fileid: "",
+        }
+        .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+        // Four uploads send 60 KiB of their 64 KiB and wait: the budget (4 x 64 KiB) is nearly full.
+        let mut held = Vec::new();
+        for _ in 0..tcharness::cloud::cos::MAX_BODY_READS {
+            use tokio::io::AsyncWriteExt;
+            let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let head = format!(
+                "POST /files/v2/1252000001/minilvb/held.bin HTTP/1.1\r\nHost: sh.file.myqcloud.com\r\n\
+                 Authorization: {sign}\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+                 Content-Length: 65000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"filecontent\"; \
+                 filename=\"a\"\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).await.expect("head");
+            s.write_all(&vec![b'h'; 60 * 1024]).await.expect("body");
+            held.push(s);
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while services.cos.buffered_body_bytes() < 4 * 60 * 1024 {
+            assert!(tokio::time::Instant::now() < deadline, "not buffered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let upload = |path: &'static str| {
+            let sign = sign.clone();
+            async move {
+                let form = reqwest::multipart::Form::new().text("op", "upload").part(
+                    "filecontent",
+                    reqwest::multipart::Part::bytes(vec![b'n'; 30 * 1024]).file_name("n"),
+                );
+                let reply: serde_json::Value = reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .expect("client")
+                    .post(format!("http://{addr}/files/v2/1252000001/minilvb{path}"))
+                    .header("Host", "sh.file.myqcloud.com")
+                    .header("Authorization", sign)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .expect("answered")
+                    .json()
+                    .await
+                    .expect("COS JSON");
+                reply
+            }
+        };
+        let started = std::time::Instant::now();
+        let refused = tokio::time::timeout(WAIT, upload("/refused.bin"))
+            .await
+            .expect("refused within the budget wait, not queued forever");
+        assert_eq!(refused["code"], -181, "{refused}");
+        assert_eq!(refused["message"], "ERROR_CMD_COS_ERROR");
+        assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+        drop(held);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while services.cos.buffered_body_bytes() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "budget not given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let served = upload("/served.bin").await;
+        assert_eq!(served["code"], 0, "{served}");
+    });
+}
+
 #[test]
 fn slice_sessions_refuse_overlaps_and_expire_after_a_day() {
     runtime().block_on(async {

@@ -4,5 +4,6 @@ mod actions;
 mod callback;
 mod check_online;
 mod common;
+mod hostile;
 mod http_limits;
 mod process;

@@ -2,8 +2,8 @@
 //!
 //! Order of checks, outermost first: region host (HTTP 403 page), URL shape (HTTP 403 page), signature
 //! (proxy codes), bucket in this region and v4 (-133), path (-180), body, `op`, single-use rules, then the
-//! operation itself. The body is read only once the signature passed, at most [`super::MAX_BODY_READS`]
-//! at a time.
+//! operation itself. The body is read only once the signature passed, its bytes taken from the budget
+//! of [`super::MAX_BODY_READS`] bodies of the largest size.
 
 use std::net::SocketAddr;
 
@@ -139,11 +139,19 @@ async fn run(
             return fail(denied.code, denied.reason);
         }
     };
-    // Signed bodies are buffered a few at a time; the others wait for a turn.
+    // The bytes of signed bodies come out of a shared budget as they arrive, and go back when this
+    // request is answered (the store keeps its own copy).
+    let held = std::sync::Arc::new(std::sync::Mutex::new(None));
     let body_form = if has_no_body(parts) {
         Ok(Form::default())
     } else {
-        let _turn = cos.body_reads.acquire().await;
+        let body = form::budgeted(
+            body,
+            cos.body_budget.clone(),
+            cos.options.body_budget_wait,
+            cos.options.max_body_bytes,
+            held.clone(),
+        );
         form::read(&parts.headers, body, cos.options.max_body_bytes).await
     };
     let op_hint = match &body_form {
@@ -176,6 +184,12 @@ async fn run(
             );
         }
         Err(FormError::Malformed(why)) => return fail(codes::ERROR_CGI_PARAM_INVALID, why),
+        Err(FormError::Busy) => {
+            return fail(
+                codes::ERROR_CMD_COS_ERROR,
+                "upload buffers full: no room for the body",
+            );
+        }
     };
     for (key, value) in query {
         if key != "sign" {

@@ -54,6 +54,9 @@ pub const ERROR_CMD_COS_FILE_SIZE_NOT_EQU: CosCode =
 pub const ERROR_CMD_COS_FILE_EXIST: CosCode = CosCode::new(-177, "ERROR_CMD_COS_FILE_EXIST");
 pub const ERROR_CMD_COS_PATH_CONFLICT: CosCode = CosCode::new(-178, "ERROR_CMD_COS_PATH_CONFLICT");
 pub const ERROR_CMD_COS_INVALID_PATH: CosCode = CosCode::new(-180, "ERROR_CMD_COS_INVALID_PATH");
+/// "storage back-end error": also what a signed body gets when the upload buffers stay full (GAP: the
+/// reference has no code for a busy server).
+pub const ERROR_CMD_COS_ERROR: CosCode = CosCode::new(-181, "ERROR_CMD_COS_ERROR");
 
 // GAP: the reference names these messages but not their numbers. Chosen once, never renumber:
 // the proxy's signature checks sit beside -96/-97, the command layer's "file does not exist" after -181,

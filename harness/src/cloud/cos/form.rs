@@ -61,6 +61,77 @@ pub enum FormError {
     TooLarge(u64),
     #[error("malformed request body: {0}")]
     Malformed(String),
+    /// No room in the budget of buffered bodies (see [`budgeted`]).
+    #[error("no room to buffer the request body")]
+    Busy,
+}
+
+/// The error a [`budgeted`] body ends with when the budget stays full.
+#[derive(Debug)]
+struct NoRoom;
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no room to buffer the request body")
+    }
+}
+
+impl std::error::Error for NoRoom {}
+
+fn is_no_room(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<NoRoom>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// `body` with each chunk's bytes taken from `budget` before it is passed on, waiting at most `wait`
+/// for room; the permits gather in `held`, so the caller gives them back by dropping it when the
+/// buffered bytes are gone. One body takes at most `limit` (past it the reader refuses the body as too
+/// large), so a body alone always fits a budget of at least `limit`.
+pub fn budgeted(
+    body: Body,
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+    limit: u64,
+    held: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>,
+) -> Body {
+    use futures::StreamExt;
+    let stream = body.into_data_stream();
+    let chunks = futures::stream::unfold(Some((stream, 0u64)), move |state| {
+        let budget = budget.clone();
+        let held = held.clone();
+        async move {
+            let (mut stream, taken) = state?;
+            let mut taken = taken;
+            let item: Result<Bytes, Box<dyn std::error::Error + Send + Sync>> =
+                match stream.next().await? {
+                    Ok(bytes) => {
+                        let want = (bytes.len() as u64).min(limit.saturating_sub(taken));
+                        taken += want;
+                        let n = u32::try_from(want).unwrap_or(u32::MAX);
+                        match tokio::time::timeout(wait, budget.acquire_many_owned(n)).await {
+                            Ok(Ok(permit)) => {
+                                let mut slot = held.lock().unwrap_or_else(|p| p.into_inner());
+                                match slot.as_mut() {
+                                    Some(all) => all.merge(permit),
+                                    None => *slot = Some(permit),
+                                }
+                                Ok(bytes)
+                            }
+                            _ => return Some((Err(Box::new(NoRoom) as _), None)),
+                        }
+                    }
+                    Err(e) => return Some((Err(Box::new(e) as _), None)),
+                };
+            Some((item, Some((stream, taken))))
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 /// Parses `a=1&b=2` percent-decoding each part, but keeping `+` as `+`: a base64 signature pasted
@@ -176,6 +247,9 @@ async fn read_multipart(content_type: &str, body: Body, limit: u64) -> Result<Fo
 }
 
 fn multer_error(e: multer::Error) -> FormError {
+    if is_no_room(&e) {
+        return FormError::Busy;
+    }
     match e {
         multer::Error::StreamSizeExceeded { limit } => FormError::TooLarge(limit),
         multer::Error::FieldSizeExceeded { limit, .. } => FormError::TooLarge(limit),
@@ -216,6 +290,8 @@ pub async fn scan_op(headers: &HeaderMap, body: Body, limit: u64) -> Option<Stri
 
 /// Where [`scan_multipart_op`] is in the body.
 enum Scan {
+    /// Before the first delimiter, which need not follow a CRLF.
+    Preamble,
     /// Before a delimiter; the bytes are discarded (`op` says whether they are the `op` value).
     Data { op: bool },
     /// After a delimiter, before the end of the part's header block.
@@ -224,13 +300,23 @@ enum Scan {
 
 async fn scan_multipart_op(body: Body, boundary: &str, limit: u64) -> Option<String> {
     let delimiter = format!("\r\n--{boundary}").into_bytes();
-    // The first delimiter may open the body without the CRLF of the later ones.
-    let mut buf = b"\r\n".to_vec();
-    let mut state = Scan::Data { op: false };
+    let mut buf = Vec::new();
+    let mut state = Scan::Preamble;
     let mut body = body;
     let mut read = 0u64;
     loop {
         match state {
+            Scan::Preamble => match find(&buf, &delimiter[2..]) {
+                Some(at) => {
+                    buf.drain(..at + delimiter.len() - 2);
+                    state = Scan::Head;
+                    continue;
+                }
+                None => {
+                    let keep = delimiter.len().saturating_sub(3).min(buf.len());
+                    buf.drain(..buf.len() - keep);
+                }
+            },
             Scan::Data { op } => match find(&buf, &delimiter) {
                 Some(at) => {
                     if op {
@@ -255,10 +341,20 @@ async fn scan_multipart_op(body: Body, boundary: &str, limit: u64) -> Option<Str
                 if buf.starts_with(b"--") {
                     return None;
                 }
-                match find(&buf, b"\r\n\r\n") {
+                // The rest of the delimiter line (transport padding, CRLF), then the header block up
+                // to the first blank line, as the full reader takes them.
+                let padding = buf.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+                match buf.get(padding..padding + 2) {
+                    Some(b"\r\n") => {}
+                    Some(_) => return None,
+                    None if padding > MAX_SCANNED_PART_HEAD => return None,
+                    None => {}
+                }
+                let head = padding + 2;
+                match buf.get(head..).and_then(|rest| find(rest, b"\r\n\r\n")) {
                     Some(at) => {
-                        let op = part_name(&buf[..at]).as_deref() == Some("op");
-                        buf.drain(..at + 4);
+                        let op = part_name(&buf[head..head + at + 4]).as_deref() == Some("op");
+                        buf.drain(..head + at + 4);
                         state = Scan::Data { op };
                         continue;
                     }
@@ -289,19 +385,52 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The `name` of a part's `Content-Disposition`, from its header block.
+/// The `name` of a part's `Content-Disposition`, from its header block, read the way the full reader
+/// (multer 3) reads it, so a refused request is journaled with the op an accepted one would have: the
+/// last `Content-Disposition`, its first `name` preceded by whitespace or `;`, quoted (with `\"` escapes) or bare up to `;` or space.
 fn part_name(head: &[u8]) -> Option<String> {
-    let head = std::str::from_utf8(head).ok()?;
-    let line = head.split("\r\n").find(|l| {
-        l.get(..20)
-            .is_some_and(|p| p.eq_ignore_ascii_case("content-disposition:"))
-    })?;
-    line[20..].split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("name")
-            .then(|| value.trim().trim_matches('"').to_string())
-    })
+    // Bytes that are not UTF-8 cannot be part of a name `op`.
+    let head = String::from_utf8_lossy(head);
+    // Lines end at LF (a CR before it dropped) and the headers at the first empty line, as in
+    // httparse; a repeated header: the last one counts, as in the reader's header map.
+    let value = head
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case("content-disposition")
+                .then(|| value.trim_matches([' ', '\t']))
+        })
+        .last()?;
+    let mut rest = value;
+    while let Some(i) = rest.find("name") {
+        let suffix = &rest[i + 4..];
+        if i > 0
+            && !(rest.as_bytes()[i - 1].is_ascii_whitespace() || rest.as_bytes()[i - 1] == b';')
+        {
+            rest = suffix;
+            continue;
+        }
+        let after_eq = suffix.trim_start().strip_prefix('=')?.trim_start();
+        if let Some(quoted) = after_eq.strip_prefix('"') {
+            let mut end = quoted.find('"')?;
+            let mut escaped = false;
+            while end > 0 && quoted.as_bytes()[end - 1] == b'\\' {
+                escaped = true;
+                end = end + 1 + quoted[end + 1..].find('"')?;
+            }
+            let name = &quoted[..end];
+            return Some(if escaped {
+                name.replace("\\\"", "\"")
+            } else {
+                name.to_string()
+            });
+        }
+        let end = after_eq.find([';', ' ']).unwrap_or(after_eq.len());
+        return Some(after_eq[..end].to_string());
+    }
+    None
 }
 
 /// Reads a whole body, failing as soon as it passes `limit`.
@@ -310,6 +439,7 @@ pub async fn read_all(body: Body, limit: u64) -> Result<Bytes, FormError> {
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(FormError::TooLarge(limit)),
+        Err(e) if is_no_room(e.as_ref()) => Err(FormError::Busy),
         Err(e) => Err(FormError::Malformed(e.to_string())),
     }
 }

@@ -41,6 +41,10 @@ pub struct CosOptions {
     pub max_file_bytes: u64,
     /// Where objects persist across runs (`serve --data-dir`); `None` keeps them in memory only.
     pub data_dir: Option<std::path::PathBuf>,
+    /// How long a signed body waits for room in the budget of buffered bodies (see [`MAX_BODY_READS`])
+    /// before it is refused with `ERROR_CMD_COS_ERROR`; bounded so that bodies waiting on each other's
+    /// bytes cannot wait forever.
+    pub body_budget_wait: std::time::Duration,
 }
 
 impl Default for CosOptions {
@@ -49,12 +53,24 @@ impl Default for CosOptions {
             max_body_bytes: 32 * 1024 * 1024,
             max_file_bytes: 1024 * 1024 * 1024,
             data_dir: None,
+            body_budget_wait: std::time::Duration::from_secs(10),
         }
     }
 }
 
-/// Signed request bodies buffered at the same time; each may be up to `max_body_bytes`.
+/// Signed request bodies of the largest size (`max_body_bytes`) that may be buffered at the same time:
+/// the bytes of signed bodies being read share a budget of this many times `max_body_bytes`, taken as
+/// the bytes arrive. A budget of bytes rather than of turns: a slow upload holds only what it sent, so
+/// a few trickling uploads (any app user gets a multi-use signature from the backend) cannot keep every
+/// other upload waiting.
 pub const MAX_BODY_READS: usize = 4;
+
+fn body_budget(options: &CosOptions) -> usize {
+    usize::try_from(options.max_body_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(MAX_BODY_READS)
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
+}
 
 /// The COS service of the emulated cloud.
 pub struct Cos {
@@ -62,18 +78,22 @@ pub struct Cos {
     store: Store,
     options: CosOptions,
     requests: AtomicU64,
-    body_reads: tokio::sync::Semaphore,
+    body_budget: std::sync::Arc<tokio::sync::Semaphore>,
+    budget_total: usize,
 }
 
 impl Cos {
     /// An in-memory COS with the default limits.
     pub fn new(ctx: CloudContext) -> Self {
+        let options = CosOptions::default();
+        let budget_total = body_budget(&options);
         Self {
             ctx,
             store: Store::new(),
-            options: CosOptions::default(),
+            options,
             requests: AtomicU64::new(0),
-            body_reads: tokio::sync::Semaphore::new(MAX_BODY_READS),
+            body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(budget_total)),
+            budget_total,
         }
     }
 
@@ -83,13 +103,21 @@ impl Cos {
             Some(dir) => Store::open(dir)?,
             None => Store::new(),
         };
+        let budget_total = body_budget(&options);
         Ok(Self {
             ctx,
             store,
             options,
             requests: AtomicU64::new(0),
-            body_reads: tokio::sync::Semaphore::new(MAX_BODY_READS),
+            body_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(budget_total)),
+            budget_total,
         })
+    }
+
+    /// Bytes of signed request bodies buffered now (taken from the budget and not yet given back).
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.budget_total
+            .saturating_sub(self.body_budget.available_permits())
     }
 
     /// The objects, for tests and scenario checks that look behind the API.
