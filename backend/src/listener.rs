@@ -7,14 +7,17 @@
 //!   on average over each [`HttpLimits::body_read_timeout`], or end; otherwise the handler sees a body
 //!   error (answered 4001) and the connection closes. A request in flight is never idle, so a body
 //!   withheld after `Expect: 100-continue` or trickled would otherwise hold its connection forever.
-//! - **Idle deadline**: a connection with no request in flight and no byte read or written for
-//!   [`HttpLimits::idle_timeout`] is closed. This also covers connections that never send a byte (the
-//!   auto builder waits for the HTTP/2 preface before hyper's header timer starts).
+//! - **Idle deadline**: a connection with no byte read or written for [`HttpLimits::idle_timeout`] is
+//!   closed, with or without a request in flight (a response the peer never takes, such as one behind
+//!   an HTTP/2 window left at zero, would otherwise hold it forever). This also covers connections that
+//!   never send a byte (the auto builder waits for the HTTP/2 preface before hyper's header timer
+//!   starts).
 //! - **Connection cap**: at most [`HttpLimits::max_connections`] open connections, and never more than
 //!   half the process's file descriptor limit, so open connections cannot starve the process of fds.
 //!   At the cap, the connection idle the longest is closed to make room (an idle keep-alive connection
-//!   costs its client nothing but a reconnect); when every connection has a request in flight, the new
-//!   one is closed at once.
+//!   costs its client nothing but a reconnect); when every connection has a request in flight, the one
+//!   whose last byte moved longest ago, at least a header timeout ago, is closed instead (an active
+//!   exchange moves bytes far more often); failing that, the new one is closed at once.
 //! - **A log line per request** (target `minilvb::http`, on stderr): peer, method, path, status, time.
 
 use std::collections::HashMap;
@@ -92,6 +95,8 @@ struct ConnState {
     last_io_ms: AtomicU64,
     in_flight: AtomicUsize,
     evicting: AtomicBool,
+    /// Set when it is evicted with a request in flight: closed at once, not after that request.
+    stalled: AtomicBool,
     close: Notify,
 }
 
@@ -112,6 +117,7 @@ impl Registry {
             last_io_ms: AtomicU64::new(self.now_ms()),
             in_flight: AtomicUsize::new(0),
             evicting: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
             close: Notify::new(),
         });
         self.conns
@@ -138,18 +144,31 @@ impl Registry {
             .count()
     }
 
-    /// Asks the connection idle the longest (nothing in flight) to close; false if there is none.
-    fn evict_oldest_idle(&self) -> bool {
+    /// Asks the connection idle the longest (nothing in flight) to close; failing that, the one with a
+    /// request in flight whose last byte moved longest ago, if at least `stalled_ms` ago (an active
+    /// exchange moves bytes far more often, so only a stalled or trickling one qualifies). False if
+    /// there is neither.
+    fn evict_for_newcomer(&self, stalled_ms: u64) -> bool {
         let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        let oldest = conns
-            .values()
-            .filter(|c| {
-                c.in_flight.load(Ordering::Relaxed) == 0 && !c.evicting.load(Ordering::Relaxed)
-            })
+        let open = || {
+            conns
+                .values()
+                .filter(|c| !c.evicting.load(Ordering::Relaxed))
+        };
+        let oldest_idle = open()
+            .filter(|c| c.in_flight.load(Ordering::Relaxed) == 0)
             .min_by_key(|c| c.last_io_ms.load(Ordering::Relaxed));
+        let now = self.now_ms();
+        let oldest = oldest_idle.or_else(|| {
+            open()
+                .filter(|c| now.saturating_sub(c.last_io_ms.load(Ordering::Relaxed)) >= stalled_ms)
+                .min_by_key(|c| c.last_io_ms.load(Ordering::Relaxed))
+        });
         match oldest {
             Some(c) => {
                 c.evicting.store(true, Ordering::Relaxed);
+                c.stalled
+                    .store(c.in_flight.load(Ordering::Relaxed) > 0, Ordering::Relaxed);
                 c.close.notify_one();
                 true
             }
@@ -411,7 +430,9 @@ pub async fn serve_router(
                 // Out of descriptors despite the cap (other parts of the process use fds too): free
                 // one held by an idle connection, then try again.
                 tracing::warn!("accept: {e}; closing an idle connection");
-                if !registry.evict_oldest_idle() {
+                if !registry.evict_for_newcomer(
+                    u64::try_from(limits.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
+                ) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 } else {
                     tokio::task::yield_now().await;
@@ -424,7 +445,11 @@ pub async fn serve_router(
                 continue;
             }
         };
-        if registry.live() >= cap && !registry.evict_oldest_idle() {
+        if registry.live() >= cap
+            && !registry.evict_for_newcomer(
+                u64::try_from(limits.header_read_timeout.as_millis()).unwrap_or(u64::MAX),
+            )
+        {
             tracing::warn!(%peer, cap, "closed: too many connections in flight");
             drop(stream);
             continue;
@@ -471,8 +496,7 @@ pub async fn serve_router(
             loop {
                 let now = registry.now_ms();
                 let due = state.last_io_ms.load(Ordering::Relaxed).saturating_add(idle_ms);
-                // Past due with a request in flight: look again one idle period later.
-                let wait = Duration::from_millis(if due > now { due - now } else { idle_ms });
+                let wait = Duration::from_millis(due.saturating_sub(now).max(1));
                 tokio::select! {
                     r = conn.as_mut() => {
                         if let Err(e) = r {
@@ -481,7 +505,9 @@ pub async fn serve_router(
                         break;
                     }
                     () = state.close.notified(), if !closing => {
-                        if state.in_flight.load(Ordering::Relaxed) == 0 {
+                        if state.in_flight.load(Ordering::Relaxed) == 0
+                            || state.stalled.load(Ordering::Relaxed)
+                        {
                             break;
                         }
                         // A request is being answered: let it finish, then close.
@@ -489,8 +515,11 @@ pub async fn serve_router(
                         closing = true;
                     }
                     () = tokio::time::sleep(wait) => {
+                        // Quiet for a whole idle period: idle, or a request in flight that moved no
+                        // byte (a response the peer does not take, as with an HTTP/2 window left at
+                        // zero; a body that stopped is cut earlier by its pace).
                         let quiet = registry.now_ms().saturating_sub(state.last_io_ms.load(Ordering::Relaxed));
-                        if quiet >= idle_ms && (closing || state.in_flight.load(Ordering::Relaxed) == 0) {
+                        if quiet >= idle_ms {
                             break;
                         }
                     }

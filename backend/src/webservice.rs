@@ -9,6 +9,9 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::sign::api_sign;
 
+/// Longest common_access reply read; real ones are a few hundred bytes (a status per stream).
+pub const MAX_REPLY: usize = 1 << 20;
+
 /// HTTP client for common_access with the configured timeout.
 pub fn client(config: &Config) -> reqwest::Client {
     reqwest::Client::builder()
@@ -47,10 +50,22 @@ pub async fn call(
         .await
         .map_err(|e| format!("request to {url} failed: {e}"))?;
     let status = resp.status();
-    let body = resp
-        .bytes()
+    // Read piece by piece up to the limit: the timeout bounds the time, not what a server can send in it.
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| format!("reading reply of {url} failed: {e}"))?;
+        .map_err(|e| format!("reading reply of {url} failed: {e}"))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(format!(
+                "HTTP {} from {url}, reply longer than {MAX_REPLY} bytes",
+                status.as_u16()
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
     serde_json::from_slice::<Value>(&body).map_err(|_| {
         format!(
             "HTTP {} from {url}, body is not JSON: {}",

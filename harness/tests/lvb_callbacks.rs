@@ -294,3 +294,31 @@ async fn a_failing_stream_does_not_hold_another_streams_events() {
     );
     drop((bad, good));
 }
+
+#[tokio::test]
+async fn a_huge_reply_is_read_up_to_the_limit_and_retried() {
+    let server = MockServer::start().await;
+    let huge = format!(r#"{{"code":0,"pad":"{}"}}"#, "x".repeat(8 << 20));
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(huge))
+        .mount(&server)
+        .await;
+    let cloud = cloud_with_callback(&server.uri()).await;
+    push_once(&cloud, "cb9").await;
+    let start = outcomes_of(&cloud, 1);
+    assert_eq!(start.len(), 5, "{start:?}");
+    assert_eq!(start[0], "HTTP 200 reply longer than 65536 bytes");
+    assert_eq!(start[4], "gave up after 4 attempts");
+    let kept = cloud
+        .ctx
+        .journal
+        .of(Service::LvbCallback)
+        .into_iter()
+        .filter_map(|e| e.detail["reply"].as_str().map(str::len))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        kept <= tcharness::cloud::lvb::callback::MAX_CALLBACK_REPLY,
+        "{kept} bytes of reply in the journal"
+    );
+}

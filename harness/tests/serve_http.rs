@@ -240,6 +240,86 @@ async fn a_body_withheld_or_trickled_is_cut_at_the_body_deadline_in_the_services
     assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
 }
 
+/// An HTTP/2 connection whose client sets its receive window to zero, then asks for the health page:
+/// the answer can never be sent, so the request stays in flight.
+fn h2_zero_window_request(addr: SocketAddr) -> TcpStream {
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = (payload.len() as u32).to_be_bytes();
+        let mut f = vec![len[1], len[2], len[3], kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0.
+    out.extend(frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]));
+    // HPACK: :method GET, :scheme http, :path and :authority as literals with indexed names.
+    let mut block = vec![0x82, 0x86, 0x04, 18];
+    block.extend_from_slice(b"/_tcharness/health");
+    block.extend_from_slice(&[0x01, 1, b'x']);
+    out.extend(frame(1, 0x05, 1, &block));
+    // The server's SETTINGS, acknowledged without reading them.
+    out.extend(frame(4, 0x01, 0, &[]));
+    s.write_all(&out).unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_the_peer_never_takes_is_closed_at_the_idle_deadline() {
+    let limits = HttpLimits {
+        header_read_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_millis(700),
+        max_connections: 64,
+        ..HttpLimits::default()
+    };
+    let (addr, _trigger) = cloud_with(limits).await;
+    let took = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let stalled = h2_zero_window_request(addr);
+        let (_, at) = read_to_close(stalled, Duration::from_secs(10));
+        at - started
+    })
+    .await
+    .unwrap();
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+    let line = tokio::task::spawn_blocking(move || status_line(addr, "x", "/_tcharness/health"))
+        .await
+        .unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_a_stalled_request_makes_room_for_a_new_client() {
+    let limits = HttpLimits {
+        // The stall rule of the idle deadline does not fire during this test; only eviction can help.
+        header_read_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: 16,
+        ..HttpLimits::default()
+    };
+    assert_eq!(
+        limits.effective_max_connections(),
+        16,
+        "the test needs 32 fds"
+    );
+    let (addr, _trigger) = cloud_with(limits).await;
+    let line = tokio::task::spawn_blocking(move || {
+        let stalled: Vec<TcpStream> = (0..16).map(|_| h2_zero_window_request(addr)).collect();
+        // Quiet for longer than a header timeout: only now do they count as stalled.
+        std::thread::sleep(Duration::from_millis(600));
+        let line = status_line(addr, "x", "/_tcharness/health");
+        drop(stalled);
+        line
+    })
+    .await
+    .unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+}
+
 struct Serve(Child);
 
 impl Drop for Serve {

@@ -109,3 +109,28 @@ async fn check_online_command_runs_the_cron_once() {
     assert_eq!(b.sql("SELECT check_status FROM live_data"), "1");
     assert_eq!(lvb.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_huge_common_access_reply_is_an_error_not_a_buffer() {
+    let lvb = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/common_access"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(" ".repeat(8 << 20)))
+        .mount(&lvb)
+        .await;
+    let b = backend(Setup {
+        webservice_url: format!("{}/common_access", lvb.uri()),
+        ..Setup::default()
+    })
+    .await;
+    let err = minilvb::webservice::call(
+        &b.app.http,
+        &b.app.config,
+        "Live_Channel_GetStatus",
+        &[("Param.s.channel_id", "8888_x".to_string())],
+        0,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("reply longer than"), "{err}");
+}

@@ -257,3 +257,49 @@ fn a_megabyte_body_puts_a_bounded_excerpt_in_the_file_logs() {
     assert!(total < 64 * 1024, "{total} bytes of logs for one request");
     assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
 }
+
+/// An HTTP/2 GET of `/interface.php` (answered 4001 with a body) from a client whose receive window
+/// is zero: the body of the answer can never be sent.
+fn h2_zero_window_request(addr: SocketAddr) -> TcpStream {
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = (payload.len() as u32).to_be_bytes();
+        let mut f = vec![len[1], len[2], len[3], kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]));
+    // HPACK: :method GET, :scheme http, :path and :authority as literals with indexed names.
+    let mut block = vec![0x82, 0x86, 0x04, 14];
+    block.extend_from_slice(b"/interface.php");
+    block.extend_from_slice(&[0x01, 1, b'b']);
+    out.extend(frame(1, 0x05, 1, &block));
+    out.extend(frame(4, 0x01, 0, &[]));
+    s.write_all(&out).unwrap();
+    s
+}
+
+#[test]
+fn a_response_the_peer_never_takes_is_closed_at_the_idle_deadline() {
+    let srv = serve(1024, &["--idle-timeout", "0.7", "--header-timeout", "30"]);
+    let started = Instant::now();
+    let mut s = h2_zero_window_request(srv.addr);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("not closed within 10 s: {e}"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+    assert!(status_line(srv.addr).starts_with("HTTP/1.1 302"));
+}

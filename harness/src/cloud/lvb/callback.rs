@@ -23,6 +23,9 @@ use crate::cloud::{CloudContext, Service};
 pub const NOTIFY_VALIDITY_SECS: i64 = 600;
 /// Reply bodies are cut to this many characters in the journal.
 const BODY_IN_JOURNAL: usize = 200;
+/// Longest callback reply read. The backend answers `{"code":0}`; a longer reply is not that answer,
+/// and reading it whole would let a backend fill the cloud's memory and journal within the timeout.
+pub const MAX_CALLBACK_REPLY: usize = 64 * 1024;
 
 /// `sign` of a callback or of a `common_access` call: `md5(key + t)`.
 pub fn api_sign(api_key: &str, t: i64) -> String {
@@ -451,10 +454,26 @@ async fn attempt_once(
         Err(e) => return (Err(transport_error(&e)), None, None),
     };
     let status = response.status().as_u16();
-    let text = match response.text().await {
-        Ok(text) => text,
-        Err(e) => return (Err(transport_error(&e)), Some(status), None),
-    };
+    let mut response = response;
+    let mut raw = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if raw.len() + chunk.len() > MAX_CALLBACK_REPLY {
+                    let take = MAX_CALLBACK_REPLY - raw.len();
+                    raw.extend_from_slice(&chunk[..take]);
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    let outcome =
+                        format!("HTTP {status} reply longer than {MAX_CALLBACK_REPLY} bytes");
+                    return (Err(outcome), Some(status), Some(text));
+                }
+                raw.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return (Err(transport_error(&e)), Some(status), None),
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
     let shown: String = text.trim().chars().take(BODY_IN_JOURNAL).collect();
     let outcome = format!("HTTP {status} {shown}");
     let code_zero = serde_json::from_str::<Value>(text.trim())
