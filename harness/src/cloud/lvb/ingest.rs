@@ -249,6 +249,8 @@ pub async fn serve_connection(
             }
         }
         tokio::select! {
+            // The read first: a wake-up for data then polls nothing else.
+            biased;
             read = socket.read(&mut buf) => match read {
                 Ok(0) => break 'conn Ending::Peer(EndReason::new(3, "recv() return 0")),
                 Ok(n) => {
@@ -443,6 +445,11 @@ impl Accepted {
 /// dropped connection still flushes its recording; only its end events are lost).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Open connections from which the ingest thread lets readiness gather before it waits ([`COALESCE`]).
+const COALESCE_FROM: usize = 16;
+/// How long readiness may gather.
+const COALESCE: Duration = Duration::from_millis(1);
+
 /// The thread every RTMP connection of one ingest runs on, with a single-threaded runtime of its own.
 ///
 /// A push is a stream of small reads (ffmpeg's 1 Mbit/s is about 90 per second), each a wake-up of its
@@ -457,8 +464,17 @@ struct IngestThread {
 
 impl IngestThread {
     fn start(lvb: Arc<Lvb>, shutdown: Shutdown, home: Handle) -> std::io::Result<IngestThread> {
+        let busy = lvb.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .on_thread_park(move || {
+                // With many pushes, readiness arrives every few hundred microseconds; waiting for it
+                // one socket at a time costs a context switch per read. Letting it gather for a
+                // moment first serves a batch per wake-up; a push is only a millisecond later.
+                if busy.rtmp_connections() >= COALESCE_FROM {
+                    std::thread::sleep(COALESCE);
+                }
+            })
             .build()?;
         let (connections, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
         let (finished, done) = tokio::sync::oneshot::channel();
