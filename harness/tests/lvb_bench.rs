@@ -9,6 +9,9 @@
 //! - `single_publisher_throughput`: one unpaced publisher, MB/s through the ingest (in process).
 //! - `concurrent_ffmpeg_pushes`: N ffmpeg processes (default 50, `LVB_BENCH_FFMPEG`) stream-copy a 4 s FLV at
 //!   once; all must be accepted, end with errcode 1 and be recorded.
+//!
+//! The publisher here chunks differently from ffmpeg; `scripts/bench-ingest.sh` measures the CPU with N
+//! real ffmpeg pushers against nginx-rtmp `record all` instead.
 
 mod lvb_support;
 

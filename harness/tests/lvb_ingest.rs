@@ -426,3 +426,70 @@ async fn a_message_over_one_mib_ends_the_push_with_errcode_7() {
     assert_eq!(events[1]["errcode"], 7);
     assert_eq!(events[1]["errmsg"], "rtmp message large than 1M");
 }
+
+#[tokio::test]
+async fn stopping_the_cloud_ends_a_live_push_with_its_events_and_a_complete_recording() {
+    let mut tenant = tcharness::cloud::Tenant::healthy();
+    tenant.lvb.callback_url = String::new();
+    let ctx = tcharness::cloud::CloudContext::new(tenant, fast_options());
+    let services = tcharness::cloud::Services::new(ctx.clone());
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rtmp_addr = rtmp.local_addr().expect("addr");
+    let (trigger, shutdown) = tcharness::cloud::Shutdown::new();
+    let server = tokio::spawn(tcharness::cloud::serve(
+        http,
+        rtmp,
+        services.clone(),
+        shutdown,
+    ));
+    let stream = "8888_anchor_stop";
+    let tx_time = format!("{:X}", ctx.clock.now() + 3600);
+    let secret =
+        tcharness::cloud::lvb::hotlink::tx_secret(&ctx.tenant().lvb.push_key, stream, &tx_time);
+    let url = format!(
+        "rtmp://8888.livepush.myqcloud.com/live/{stream}?txSecret={secret}&txTime={tx_time}"
+    );
+    let mut publisher = Publisher::publish(rtmp_addr, &url, WAIT)
+        .await
+        .expect("push");
+    publisher.send_synthetic(0, 25, 2000).await.expect("media");
+    trigger.trigger();
+    server.await.expect("joins").expect("serves");
+
+    // Once serve has returned, the push has ended: journaled, its events queued, its file closed.
+    assert!(!services.lvb.is_live(stream));
+    let ingest: Vec<String> = ctx
+        .journal
+        .of(Service::LvbIngest)
+        .iter()
+        .map(|e| e.outcome.clone())
+        .collect();
+    assert!(
+        ingest.contains(&"ended: closed: shutdown (errcode 1001)".to_string()),
+        "{ingest:?}"
+    );
+    let events: Vec<String> = ctx
+        .journal
+        .of(Service::LvbCallback)
+        .iter()
+        .map(|e| e.request.clone())
+        .collect();
+    for event in ["event_type=1 ", "event_type=0 ", "event_type=100 "] {
+        assert!(
+            events.iter().any(|r| r.contains(event)),
+            "{event}: {events:?}"
+        );
+    }
+    let recordings = services.lvb.recordings();
+    assert_eq!(recordings.len(), 1);
+    let bytes = std::fs::read(&recordings[0].path).expect("recording");
+    assert_eq!(bytes.len() as u64, recordings[0].file_size);
+    // How many frames the ingest read before the shutdown reached it varies; the file is whole.
+    assert!(validate_flv(&bytes).is_ok(), "{:?}", validate_flv(&bytes));
+    drop(publisher);
+}

@@ -14,6 +14,8 @@ use rml_rtmp::time::RtmpTimestamp;
 
 /// Largest partial data held across all chunk streams of one connection.
 const MAX_BUFFERED: usize = 4 * 1024 * 1024;
+/// Most a message's first chunk reserves for the rest of it.
+const MAX_RESERVE: usize = 64 * 1024;
 /// Chunk streams one connection may use (ffmpeg and OBS use fewer than ten).
 const MAX_CHUNK_STREAMS: usize = 64;
 
@@ -184,9 +186,6 @@ impl ChunkReader {
             _ if !in_message => timestamp = timestamp.wrapping_add(delta),
             _ => {}
         }
-        let data_start = at;
-        self.buf.advance(data_start);
-        let data = self.buf.split_to(want);
         let cs = self.streams.entry(csid).or_default();
         cs.timestamp = timestamp;
         cs.delta = delta;
@@ -194,8 +193,14 @@ impl ChunkReader {
         cs.type_id = type_id;
         cs.stream_id = stream_id;
         cs.extended = extended;
-        cs.partial.extend_from_slice(&data);
-        self.buffered += data.len();
+        if cs.partial.is_empty() {
+            // One allocation per message instead of one per chunk, bounded so that headers alone (at
+            // any chunk size, on every chunk stream) cannot make the reader reserve much.
+            cs.partial.reserve_exact((length as usize).min(MAX_RESERVE));
+        }
+        cs.partial.extend_from_slice(&self.buf[at..at + want]);
+        self.buf.advance(at + want);
+        self.buffered += want;
         if cs.partial.len() < length as usize {
             return Ok(Chunk::Partial);
         }

@@ -5,7 +5,9 @@
 //! Tencent SDK reports as 3004 "RTMP server actively disconnects"), and the journal names the reason.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::runtime::Handle;
 
 use super::Lvb;
 use super::hotlink::{PushRequest, Refusal};
@@ -66,13 +69,15 @@ enum Ending {
     Shutdown,
 }
 
-/// Serves one TCP connection until it closes.
+/// Serves one TCP connection until it closes. `home` is the runtime the cloud's services run on: what
+/// they spawn from this connection's events (the callback worker) belongs there.
 pub async fn serve_connection(
     lvb: Arc<Lvb>,
     mut socket: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     mut shutdown: Shutdown,
+    home: Handle,
 ) {
     let _ = socket.set_nodelay(true);
     let idle = lvb.rtmp_idle_timeout();
@@ -84,7 +89,11 @@ pub async fn serve_connection(
     let mut got_any = false;
     let handshake_deadline = tokio::time::Instant::now() + idle;
     let leftover = loop {
-        let n = match tokio::time::timeout_at(handshake_deadline, socket.read(&mut buf)).await {
+        let read = tokio::select! {
+            read = tokio::time::timeout_at(handshake_deadline, socket.read(&mut buf)) => read,
+            _ = shutdown.wait() => return,
+        };
+        let n = match read {
             Ok(Ok(0)) | Ok(Err(_)) => {
                 if got_any {
                     journal_closed(
@@ -137,19 +146,33 @@ pub async fn serve_connection(
 
     let mut session = Session::new();
     let mut publishing: Option<Publishing> = None;
-    let mut pending = leftover;
+    // What the last read (or the handshake) left in `buf`, not yet fed to the session. The handshake's
+    // remainder came from one read into `buf`, so it fits.
+    let mut filled = leftover.len().min(buf.len());
+    buf[..filled].copy_from_slice(&leftover[..filled]);
+    // The waits of the read loop are made once per connection, not once per read: a push is ~90 reads a
+    // second, and registering a timer and two waiters each time cost more than the read itself.
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    let mut cut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(std::future::pending());
+    // The idle timer fires at most once per idle period; a read only notes the time, and a firing
+    // timer that finds a read since re-arms itself for the rest of the period.
+    let mut last_read = tokio::time::Instant::now();
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
     let ending = 'conn: loop {
-        if !pending.is_empty() {
+        if filled > 0 {
             // The chunk parser is a dependency: should it ever panic on hostile bytes, that ends this
             // connection like any other malformed input instead of leaving its stream registered.
-            let fed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.feed(&pending)));
+            let fed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                session.feed(&buf[..filled])
+            }));
             let events = match fed {
                 Ok(Ok(events)) => events,
                 Ok(Err(fault)) => break 'conn Ending::Fault(fault),
                 Err(_) => break 'conn Ending::Fault(Fault::Malformed("parser panic".into())),
             };
-            pending.clear();
+            filled = 0;
             let out = session.take_output();
             if !out.is_empty() && socket.write_all(&out).await.is_err() {
                 break 'conn Ending::Peer(EndReason::new(4, "recv() return error"));
@@ -166,12 +189,22 @@ pub async fn serve_connection(
                                 if session.accept_publish(&req.stream_id).is_err() {
                                     break 'conn Ending::Fault(Fault::Malformed("reply".into()));
                                 }
+                                let watched = stream.clone();
+                                cut = Box::pin(async move { watched.cut.notified().await });
+                                // Started (journaled, its event queued) before the client hears
+                                // `Publish.Start`: whoever sees the push live finds it in the cloud.
+                                {
+                                    let _home = home.enter();
+                                    publishing = Some(Publishing::start(&lvb, stream, &req, local));
+                                }
                                 let out = session.take_output();
                                 let _ = socket.write_all(&out).await;
-                                publishing = Some(Publishing::start(&lvb, stream, &req, local));
                             }
                             Err(refusal) => {
-                                lvb.refuse(&req, refusal, peer, local);
+                                {
+                                    let _home = home.enter();
+                                    lvb.refuse(&req, refusal, peer, local);
+                                }
                                 // Closed with no onStatus: the client sees the server hang up.
                                 let _ = socket.shutdown().await;
                                 return;
@@ -215,21 +248,26 @@ pub async fn serve_connection(
                 }
             }
         }
-        let cut = async {
-            match &publishing {
-                Some(p) => p.stream.cut.notified().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
-            read = tokio::time::timeout(idle, socket.read(&mut buf)) => match read {
-                Ok(Ok(0)) => break 'conn Ending::Peer(EndReason::new(3, "recv() return 0")),
-                Ok(Ok(n)) => pending.extend_from_slice(&buf[..n]),
-                Ok(Err(_)) => break 'conn Ending::Peer(EndReason::new(4, "recv() return error")),
-                Err(_) => break 'conn Ending::Stalled,
+            // The read first: a wake-up for data then polls nothing else.
+            biased;
+            read = socket.read(&mut buf) => match read {
+                Ok(0) => break 'conn Ending::Peer(EndReason::new(3, "recv() return 0")),
+                Ok(n) => {
+                    filled = n;
+                    last_read = tokio::time::Instant::now();
+                }
+                Err(_) => break 'conn Ending::Peer(EndReason::new(4, "recv() return error")),
             },
-            _ = cut => break 'conn Ending::Cut,
-            _ = shutdown.wait() => break 'conn Ending::Shutdown,
+            () = &mut idle_timer => {
+                let due = last_read + idle;
+                if tokio::time::Instant::now() >= due {
+                    break 'conn Ending::Stalled;
+                }
+                idle_timer.as_mut().reset(due);
+            }
+            () = &mut cut => break 'conn Ending::Cut,
+            () = &mut stop => break 'conn Ending::Shutdown,
         }
     };
 
@@ -244,6 +282,7 @@ pub async fn serve_connection(
     match publishing {
         Some(p) => {
             let _ = socket.shutdown().await;
+            let _home = home.enter();
             p.finish(&lvb, reason, &ending_note(&ending));
         }
         None => match ending {
@@ -382,10 +421,94 @@ fn take_slot(peers: &PerPeer, ip: IpAddr, cap: usize) -> Option<PeerSlot> {
     })
 }
 
-/// Accepts connections until shutdown; each connection runs in its own task. Past the caps
-/// ([`Lvb::rtmp_connection_caps`]) a new connection is closed at once and journaled.
+/// A connection accepted by [`accept_loop`], on its way to the ingest thread.
+struct Accepted {
+    socket: std::net::TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    guard: super::RtmpConnectionGuard,
+    slot: PeerSlot,
+}
+
+impl Accepted {
+    async fn serve(self, lvb: Arc<Lvb>, shutdown: Shutdown, home: Handle) {
+        // The descriptor moves from the accepting runtime's reactor to the ingest thread's.
+        if let Ok(socket) = TcpStream::from_std(self.socket) {
+            serve_connection(lvb, socket, self.peer, self.local, shutdown, home).await;
+        }
+        drop(self.guard);
+        drop(self.slot);
+    }
+}
+
+/// How long the ingest thread lets its connections finish after shutdown before it drops them (a
+/// dropped connection still flushes its recording; only its end events are lost).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Open connections from which the ingest thread lets readiness gather before it waits ([`COALESCE`]).
+const COALESCE_FROM: usize = 16;
+/// How long readiness may gather.
+const COALESCE: Duration = Duration::from_millis(1);
+
+/// The thread every RTMP connection of one ingest runs on, with a single-threaded runtime of its own.
+///
+/// A push is a stream of small reads (ffmpeg's 1 Mbit/s is about 90 per second), each a wake-up of its
+/// connection task. On the shared multi-threaded runtime most wake-ups also woke the other worker
+/// (futex, context switch), which cost more than the read; one thread polling all connections, as
+/// nginx-rtmp's single worker does, pays one epoll wait for many reads instead.
+struct IngestThread {
+    connections: tokio::sync::mpsc::UnboundedSender<Accepted>,
+    /// Resolves when the thread ended: every connection finished or was dropped.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl IngestThread {
+    fn start(lvb: Arc<Lvb>, shutdown: Shutdown, home: Handle) -> std::io::Result<IngestThread> {
+        let busy = lvb.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || {
+                // With many pushes, readiness arrives every few hundred microseconds; waiting for it
+                // one socket at a time costs a context switch per read. Letting it gather for a
+                // moment first serves a batch per wake-up; a push is only a millisecond later.
+                if busy.rtmp_connections() >= COALESCE_FROM {
+                    std::thread::sleep(COALESCE);
+                }
+            })
+            .build()?;
+        let (connections, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+        let (finished, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("rtmp-ingest".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let mut tasks = tokio::task::JoinSet::new();
+                    while let Some(accepted) = incoming.recv().await {
+                        tasks.spawn(accepted.serve(lvb.clone(), shutdown.clone(), home.clone()));
+                        while tasks.try_join_next().is_some() {}
+                    }
+                    // The accept loop ended (shutdown): connections see it and end their pushes.
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                        while tasks.join_next().await.is_some() {}
+                    })
+                    .await;
+                });
+                drop(runtime);
+                let _ = finished.send(());
+            })?;
+        Ok(IngestThread { connections, done })
+    }
+}
+
+/// Accepts connections until shutdown; each connection runs in its own task, on the ingest thread
+/// ([`IngestThread`]; on this runtime if that thread cannot be started). Past the caps
+/// ([`Lvb::rtmp_connection_caps`]) a new connection is closed at once and journaled. Returns once the
+/// connections have finished (at most [`SHUTDOWN_GRACE`] after shutdown), so their pushes end with
+/// their events and complete recordings.
 pub async fn accept_loop(lvb: Arc<Lvb>, listener: tokio::net::TcpListener, mut shutdown: Shutdown) {
     let peers: PerPeer = Arc::default();
+    let home = Handle::current();
+    let thread = IngestThread::start(lvb.clone(), shutdown.clone(), home.clone()).ok();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -403,18 +526,24 @@ pub async fn accept_loop(lvb: Arc<Lvb>, listener: tokio::net::TcpListener, mut s
                     };
                     let local = socket.local_addr().unwrap_or(peer);
                     let guard = lvb.rtmp_connection_guard();
-                    let connection = serve_connection(lvb.clone(), socket, peer, local, shutdown.clone());
-                    tokio::spawn(async move {
-                        connection.await;
-                        drop(guard);
-                        drop(slot);
-                    });
+                    // A socket that cannot be deregistered is closed here, like a refused one.
+                    let Ok(socket) = socket.into_std() else { continue };
+                    let accepted = Accepted { socket, peer, local, guard, slot };
+                    match &thread {
+                        // A send error means the thread is gone; the connection is closed with it.
+                        Some(t) => drop(t.connections.send(accepted)),
+                        None => drop(tokio::spawn(accepted.serve(lvb.clone(), shutdown.clone(), home.clone()))),
+                    }
                 }
                 // Out of descriptors or an aborted connection: keep accepting the others.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             },
-            _ = shutdown.wait() => return,
+            _ = shutdown.wait() => break,
         }
+    }
+    if let Some(thread) = thread {
+        drop(thread.connections);
+        let _ = thread.done.await;
     }
 }
 

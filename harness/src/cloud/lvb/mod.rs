@@ -370,7 +370,21 @@ impl Lvb {
         formats: &[String],
         file: Result<(PathBuf, u64), String>,
     ) {
+        self.record_end(stream, reason, note, node, formats, file);
+        // Released last: whoever sees the stream gone (`wait_stream_ended`) finds its end journaled and
+        // its events queued, also when the push ran on another thread.
         self.streams.release(stream);
+    }
+
+    fn record_end(
+        &self,
+        stream: &Arc<LiveStream>,
+        reason: EndReason,
+        note: &str,
+        node: &str,
+        formats: &[String],
+        file: Result<(PathBuf, u64), String>,
+    ) {
         let end = self.ctx.clock.now();
         let push_ms = (self.ctx.clock.now_millis() - stream.started_at_ms).max(0);
         let outcome = if note.is_empty() {
