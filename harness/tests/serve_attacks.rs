@@ -666,6 +666,68 @@ fn a_trickled_handshake_is_closed_at_the_deadline_of_the_whole_handshake() {
 }
 
 #[test]
+fn a_connection_kept_alive_without_a_push_is_closed_at_the_idle_timeout() {
+    runtime().block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let cloud = cloud().await;
+        cloud
+            .services
+            .lvb
+            .set_rtmp_idle_timeout(Duration::from_millis(600));
+        let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+            .await
+            .expect("connect");
+        // The plain handshake: C0+C1, S0+S1+S2 back, C2.
+        let mut c0c1 = vec![3u8];
+        c0c1.extend_from_slice(&[0u8; 1536]);
+        sock.write_all(&c0c1).await.expect("C0+C1");
+        let mut s0s1s2 = vec![0u8; 1 + 2 * 1536];
+        sock.read_exact(&mut s0s1s2).await.expect("S0+S1+S2");
+        sock.write_all(&s0s1s2[1..1537]).await.expect("C2");
+        let started = std::time::Instant::now();
+        // A Set Chunk Size every 200 ms: each message well within the idle timeout, no publish ever.
+        let set_chunk_size = [0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0x10, 0];
+        let mut closed = false;
+        let mut reply = [0u8; 4096];
+        while started.elapsed() < Duration::from_secs(10) {
+            if sock.write_all(&set_chunk_size).await.is_err() {
+                closed = true;
+                break;
+            }
+            let pace = tokio::time::Instant::now() + Duration::from_millis(200);
+            match tokio::time::timeout_at(pace, sock.read(&mut reply)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(closed, "still open after {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "closed only after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            cloud
+                .ctx
+                .journal
+                .of(Service::LvbIngest)
+                .iter()
+                .any(|e| e.outcome == "closed: no publish within the idle timeout")
+        );
+        // A push still gets through.
+        let (url, stream) = console_push_url(&cloud, "anchor08");
+        let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
+            .await
+            .expect("publish");
+        assert!(cloud.services.lvb.is_live(&stream));
+        publisher.stop().await.expect("stop");
+    });
+}
+
+#[test]
 fn connections_past_the_per_address_cap_are_closed_and_a_push_still_gets_through() {
     runtime().block_on(async {
         use tokio::io::AsyncReadExt;

@@ -65,6 +65,9 @@ enum Ending {
     Peer(EndReason),
     Fault(Fault),
     Stalled,
+    /// Connected but no push within the idle timeout: a client that only keeps the connection alive
+    /// would hold one of its address's slots for ever.
+    NoPublish,
     Cut,
     Shutdown,
 }
@@ -158,6 +161,7 @@ pub async fn serve_connection(
     // The idle timer fires at most once per idle period; a read only notes the time, and a firing
     // timer that finds a read since re-arms itself for the rest of the period.
     let mut last_read = tokio::time::Instant::now();
+    let publish_by = last_read + idle;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
     let ending = 'conn: loop {
@@ -260,11 +264,19 @@ pub async fn serve_connection(
                 Err(_) => break 'conn Ending::Peer(EndReason::new(4, "recv() return error")),
             },
             () = &mut idle_timer => {
+                let now = tokio::time::Instant::now();
                 let due = last_read + idle;
-                if tokio::time::Instant::now() >= due {
+                if now >= due {
                     break 'conn Ending::Stalled;
                 }
-                idle_timer.as_mut().reset(due);
+                if publishing.is_none() {
+                    if now >= publish_by {
+                        break 'conn Ending::NoPublish;
+                    }
+                    idle_timer.as_mut().reset(due.min(publish_by));
+                } else {
+                    idle_timer.as_mut().reset(due);
+                }
             }
             () = &mut cut => break 'conn Ending::Cut,
             () = &mut stop => break 'conn Ending::Shutdown,
@@ -275,7 +287,7 @@ pub async fn serve_connection(
         Ending::Peer(reason) => reason.clone(),
         Ending::Fault(fault) => EndReason::from_fault(fault),
         // GAP: a stalled publisher is reported as a receive error.
-        Ending::Stalled => EndReason::new(4, "recv() return error"),
+        Ending::Stalled | Ending::NoPublish => EndReason::new(4, "recv() return error"),
         Ending::Cut => EndReason::new(ERRCODE_DISABLED, "stream disabled"),
         Ending::Shutdown => EndReason::new(ERRCODE_DISABLED + 1, "ingest shutting down"),
     };
@@ -292,10 +304,10 @@ pub async fn serve_connection(
                 &fault.describe(),
                 json!({ "tcUrl": session.tc_url() }),
             ),
-            Ending::Stalled => journal_closed(
+            Ending::Stalled | Ending::NoPublish => journal_closed(
                 &lvb,
                 peer,
-                "closed: client stalled",
+                &ending_note(&ending),
                 json!({ "tcUrl": session.tc_url() }),
             ),
             _ => {}
@@ -307,6 +319,7 @@ fn ending_note(ending: &Ending) -> String {
     match ending {
         Ending::Fault(fault) => fault.describe(),
         Ending::Stalled => "closed: client stalled".into(),
+        Ending::NoPublish => "closed: no publish within the idle timeout".into(),
         Ending::Cut => "cut: stream disabled".into(),
         Ending::Shutdown => "closed: shutdown".into(),
         Ending::Peer(_) => String::new(),
