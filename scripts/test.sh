@@ -7,13 +7,8 @@ bash scripts/deps.sh nginx libnginx-mod-rtmp
 # PHP with mysqli and curl: the PHP profile's local provider (tests/php_backend.rs, the php-v1 fixture).
 bash scripts/deps.sh php-cli php-mysql php-curl
 
-# Tencent's own UserSig generators from PyPI, for tests/official_clients.rs.
+# python3 with venv: tests/im_usersig.rs installs Tencent's own UserSig generators from PyPI into one.
 bash scripts/deps.sh python3-venv
-if official_python=$(bash scripts/official-clients.sh); then
-  export TCHARNESS_OFFICIAL_PYTHON="$official_python" TCHARNESS_REQUIRE_OFFICIAL=1
-else
-  echo "test.sh: no virtualenv with Tencent's client libraries; official_clients is skipped" >&2
-fi
 
 # Docker for the runtime's container provider: install the engine and debootstrap, start a dockerd of our
 # own when none answers (stopped again on exit), build the images. TCHARNESS_DOCKER=0 skips all of it.
