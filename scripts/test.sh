@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # nginx + its RTMP module: the real RTMP server the app's publisher is tested against.
 bash scripts/deps.sh nginx libnginx-mod-rtmp
+# GStreamer's librtmp sink: a second real RTMP pusher (tests/lvb_librtmp.rs).
+bash scripts/deps.sh gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 # PHP with mysqli and curl: the PHP profile's local provider (tests/php_backend.rs, the php-v1 fixture).
 bash scripts/deps.sh php-cli php-mysql php-curl
 
