@@ -48,37 +48,6 @@ fn ffmpeg_push(cloud: &Cloud, url: &str, seconds: u32) -> Command {
     cmd
 }
 
-/// `codec_type`s ffprobe finds at `source` (a file, or an HTTP URL fetched through the cloud as proxy).
-async fn probe(source: &str, proxy: Option<String>) -> String {
-    let mut cmd = Command::new("ffprobe");
-    cmd.args([
-        "-v",
-        "error",
-        "-show_entries",
-        "stream=codec_name",
-        "-of",
-        "csv=p=0",
-    ]);
-    if let Some(proxy) = proxy {
-        cmd.args(["-http_proxy", &proxy]);
-    }
-    let out = tokio::time::timeout(WAIT, cmd.arg(source).kill_on_drop(true).output())
-        .await
-        .expect("ffprobe finishes")
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut codecs: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    codecs.sort();
-    codecs.join(",")
-}
-
 #[tokio::test]
 async fn ffmpeg_publishes_and_ffprobe_reads_the_relay_and_the_recording() {
     let cloud = Cloud::start(Tenant::healthy(), fast_options())
@@ -95,7 +64,7 @@ async fn ffmpeg_publishes_and_ffprobe_reads_the_relay_and_the_recording() {
         .await;
     assert!(accepted.is_some(), "{:?}", cloud.ctx.journal.entries());
 
-    let relay = probe(
+    let relay = probe_codecs(
         &format!("http://8888.liveplay.myqcloud.com/live/{stream}.flv"),
         Some(format!("http://{}", cloud.http_addr())),
     )
@@ -117,19 +86,8 @@ async fn ffmpeg_publishes_and_ffprobe_reads_the_relay_and_the_recording() {
         "{ended:?}"
     );
 
-    let rec = cloud
-        .services
-        .lvb
-        .recordings()
-        .into_iter()
-        .next()
-        .expect("a recording");
-    let (status, bytes) = http_get(&cloud, &rec.video_url).await;
-    assert_eq!(status, 200);
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("rec.flv");
-    std::fs::write(&file, &bytes).expect("write");
-    assert_eq!(probe(&file.to_string_lossy(), None).await, "aac,h264");
+    assert_eq!(first_recording_codecs(&cloud, dir.path()).await, "aac,h264");
 }
 
 #[tokio::test]

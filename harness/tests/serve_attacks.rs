@@ -77,31 +77,33 @@ fn connect_chunk(amf: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// Sends `attack` after a handshake and expects the ingest to close that connection with a malformed-RTMP
+/// outcome mentioning `what`, then a healthy push from `user` to go live.
+async fn closes_that_connection_and_keeps_serving(attack: &[u8], what: &str, user: &str) {
+    let cloud = cloud().await;
+    assert!(send_raw(&cloud, &handshake_then(attack)).await);
+    let outcomes = ingest_outcomes(&cloud);
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o.starts_with("closed: malformed RTMP") && o.contains(what)),
+        "{outcomes:?}"
+    );
+    let (url, stream) = console_push_url(&cloud, user);
+    let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
+        .await
+        .expect("a healthy push after the attack");
+    assert!(cloud.services.lvb.is_live(&stream));
+    publisher.stop().await.expect("stop");
+}
+
 #[test]
 fn deeply_nested_amf0_closes_that_connection_and_the_ingest_keeps_serving() {
-    runtime().block_on(async {
-        let cloud = cloud().await;
-        assert!(send_raw(&cloud, &handshake_then(&nested_connect(5000))).await);
-        let outcomes: Vec<String> = cloud
-            .ctx
-            .journal
-            .of(Service::LvbIngest)
-            .into_iter()
-            .map(|e| e.outcome)
-            .collect();
-        assert!(
-            outcomes
-                .iter()
-                .any(|o| o.starts_with("closed: malformed RTMP") && o.contains("nest")),
-            "{outcomes:?}"
-        );
-        let (url, stream) = console_push_url(&cloud, "anchor07");
-        let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
-            .await
-            .expect("a healthy push after the attack");
-        assert!(cloud.services.lvb.is_live(&stream));
-        publisher.stop().await.expect("stop");
-    });
+    runtime().block_on(closes_that_connection_and_keeps_serving(
+        &nested_connect(5000),
+        "nest",
+        "anchor07",
+    ));
 }
 
 #[test]
@@ -117,30 +119,12 @@ fn nesting_at_the_limit_is_still_parsed() {
 
 #[test]
 fn a_command_of_a_million_nulls_closes_that_connection_and_the_ingest_keeps_serving() {
-    runtime().block_on(async {
-        let cloud = cloud().await;
-        // 1 MiB of one-byte values decoded to some 12 MB per connection before the count was bounded.
-        assert!(send_raw(&cloud, &handshake_then(&wide_connect(1024 * 1024 - 64))).await);
-        let outcomes: Vec<String> = cloud
-            .ctx
-            .journal
-            .of(Service::LvbIngest)
-            .into_iter()
-            .map(|e| e.outcome)
-            .collect();
-        assert!(
-            outcomes
-                .iter()
-                .any(|o| o.starts_with("closed: malformed RTMP") && o.contains("values")),
-            "{outcomes:?}"
-        );
-        let (url, stream) = console_push_url(&cloud, "anchor08");
-        let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
-            .await
-            .expect("a healthy push after the attack");
-        assert!(cloud.services.lvb.is_live(&stream));
-        publisher.stop().await.expect("stop");
-    });
+    // 1 MiB of one-byte values decoded to some 12 MB per connection before the count was bounded.
+    runtime().block_on(closes_that_connection_and_keeps_serving(
+        &wide_connect(1024 * 1024 - 64),
+        "values",
+        "anchor08",
+    ));
 }
 
 #[test]

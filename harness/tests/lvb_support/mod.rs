@@ -106,3 +106,64 @@ pub fn handshake_then(rest: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(rest);
     bytes
 }
+
+/// The `codec_name`s ffprobe finds at `source` (a file, or an HTTP URL fetched through `proxy`), sorted.
+pub async fn probe_codecs(source: &str, proxy: Option<String>) -> String {
+    let mut cmd = tokio::process::Command::new("ffprobe");
+    cmd.args([
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_name",
+        "-of",
+        "csv=p=0",
+    ]);
+    if let Some(proxy) = proxy {
+        cmd.args(["-http_proxy", &proxy]);
+    }
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        cmd.arg(source).kill_on_drop(true).output(),
+    )
+    .await
+    .expect("ffprobe finishes")
+    .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut codecs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    codecs.sort();
+    codecs.join(",")
+}
+
+/// The codecs of the cloud's first recording, downloaded from its `video_url` into `dir`.
+pub async fn first_recording_codecs(cloud: &Cloud, dir: &std::path::Path) -> String {
+    let rec = cloud
+        .services
+        .lvb
+        .recordings()
+        .into_iter()
+        .next()
+        .expect("a recording");
+    let (status, bytes) = http_get(cloud, &rec.video_url).await;
+    assert_eq!(status, 200);
+    let file = dir.join("rec.flv");
+    std::fs::write(&file, &bytes).expect("write");
+    probe_codecs(&file.to_string_lossy(), None).await
+}
+
+/// The outcomes the ingest journaled, in order.
+pub fn ingest_outcomes(cloud: &Cloud) -> Vec<String> {
+    cloud
+        .ctx
+        .journal
+        .of(tcharness::cloud::Service::LvbIngest)
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect()
+}
