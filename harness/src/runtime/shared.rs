@@ -23,7 +23,9 @@ use super::db::{ServerAddr, ServerLedger};
 use super::local::{
     free_port, io_err, loopback, mariadbd_args, prepare_server_dir, wait_accepting, write_private,
 };
-use super::sweep::{RUN_DIR_MODE, RUN_ENV, owner_alive, owner_of, runs_base, set_mode, start_time};
+use super::sweep::{
+    RUN_DIR_MODE, RUN_ENV, ensure_runs_base, owner_alive, owner_of, runs_base, set_mode, start_time,
+};
 
 /// The environment variable nextest sets, the same in every test process of one run.
 pub const RUN_ID_ENV: &str = "NEXTEST_RUN_ID";
@@ -155,7 +157,7 @@ fn create_owned_dir(run: &NextestRun) -> Result<PathBuf, RuntimeError> {
     if dir.join("owner").is_file() {
         return Ok(dir);
     }
-    let base = runs_base();
+    let base = ensure_runs_base().map_err(|e| io_err("create the runs directory", e))?;
     let staging = base.join(format!(".staging-{}-{}", run.id, std::process::id()));
     let made = std::fs::create_dir_all(&staging)
         .and_then(|()| set_mode(&staging, RUN_DIR_MODE))

@@ -1,6 +1,6 @@
 //! The run directory and the sweep of leftovers from runs that crashed or were killed.
 //!
-//! Every run owns `<tmp>/tcharness-runtime/run-<pid>-<start>/` (datadirs, backend roots) and marks what it
+//! Every run owns `<tmp>/tcharness-runtime-<uid>/run-<pid>-<start>/` (datadirs, backend roots) and marks what it
 //! starts: child processes carry `TCHARNESS_RUN=<run dir>` in their environment, containers carry the label
 //! `tcharness.owner=<host>/<pid>/<start>`. A run is dead when no process has its pid *and* start time (pids
 //! are reused). At start, each runtime removes the processes, containers and directories of dead runs.
@@ -15,7 +15,8 @@ pub const OWNER_LABEL: &str = "tcharness.owner";
 pub const RUN_ENV: &str = "TCHARNESS_RUN";
 
 /// The base of all run directories: on tmpfs (`/dev/shm`) where there is one, since MariaDB's fsyncs on
-/// a disk made installing a datadir take ~5 s instead of ~0.8 s; else the temp directory.
+/// a disk made installing a datadir take ~5 s instead of ~0.8 s; else the temp directory. One per user:
+/// another user's base is neither writable nor theirs to sweep.
 pub fn runs_base() -> PathBuf {
     let shm = Path::new("/dev/shm");
     let base = if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly())
@@ -24,7 +25,42 @@ pub fn runs_base() -> PathBuf {
     } else {
         std::env::temp_dir()
     };
-    base.join("tcharness-runtime")
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    base.join(format!("tcharness-runtime-{uid}"))
+}
+
+/// [`runs_base`], created when missing (passable, not listable) and checked to be this user's own
+/// directory: in a world-writable `/dev/shm` another user could have made it first, or a link by its name.
+pub fn ensure_runs_base() -> std::io::Result<PathBuf> {
+    let base = runs_base();
+    ensure_own_dir(&base)?;
+    Ok(base)
+}
+
+/// Creates `base` when missing; refuses it unless it is a directory (not a link) owned by this user.
+fn ensure_own_dir(base: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(parent) = base.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::create_dir(base) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let meta = std::fs::symlink_metadata(base)?;
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != uid {
+        return Err(std::io::Error::other(format!(
+            "{} is not a directory of this user's (uid {uid}): remove it",
+            base.display()
+        )));
+    }
+    if meta.mode() & 0o777 != RUN_DIR_MODE {
+        set_mode(base, RUN_DIR_MODE)?;
+    }
+    Ok(())
 }
 
 /// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); `None` off Linux,
@@ -103,8 +139,7 @@ impl RunDir {
     pub fn create() -> std::io::Result<RunDir> {
         use std::sync::atomic::{AtomicU32, Ordering};
         static SEQ: AtomicU32 = AtomicU32::new(0);
-        let base = runs_base();
-        std::fs::create_dir_all(&base)?;
+        let base = ensure_runs_base()?;
         let pid = std::process::id();
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let path = base.join(format!("run-{pid}-{seq}"));
@@ -318,6 +353,40 @@ pub async fn containers_of(owner: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runs_base_is_made_passable_and_refused_when_a_link_or_another_users() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = tmp.path().join("base");
+        ensure_own_dir(&base).expect("created");
+        let mode = std::fs::metadata(&base).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, RUN_DIR_MODE);
+        ensure_own_dir(&base).expect("an own directory again");
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&base, &link).expect("symlink");
+        let err = ensure_own_dir(&link).expect_err("a link is refused");
+        assert!(
+            err.to_string()
+                .contains("is not a directory of this user's"),
+            "{err}"
+        );
+
+        // SAFETY: geteuid takes no arguments and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            let foreign = tmp.path().join("foreign");
+            std::fs::create_dir(&foreign).expect("dir");
+            std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).expect("chown");
+            let err = ensure_own_dir(&foreign).expect_err("another user's directory is refused");
+            assert!(err.to_string().contains("(uid 0)"), "{err}");
+        }
+        assert!(runs_base().to_string_lossy().ends_with(&format!(
+            "tcharness-runtime-{}",
+            // SAFETY: as above.
+            unsafe { libc::geteuid() }
+        )));
+    }
 
     #[test]
     fn this_process_is_an_alive_owner_and_a_bogus_one_is_not() {
