@@ -599,53 +599,70 @@ fn slice_sessions_refuse_overlaps_and_expire_after_a_day() {
     });
 }
 
+/// Writes `piece` every `pace`, draining whatever the server sends between writes, until the server
+/// closes the connection (the time that took) or `limit` passes (None).
+async fn trickle_until_closed(
+    sock: &mut tokio::net::TcpStream,
+    piece: &[u8],
+    pace: Duration,
+    limit: Duration,
+) -> Option<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut reply = vec![0u8; 8192];
+    while started.elapsed() < limit {
+        if sock.write_all(piece).await.is_err() {
+            return Some(started.elapsed());
+        }
+        let next = tokio::time::Instant::now() + pace;
+        loop {
+            match tokio::time::timeout_at(next, sock.read(&mut reply)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+                Ok(Ok(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+    None
+}
+
+/// A cloud whose RTMP idle timeout is 600 ms, and a connection to its ingest.
+async fn cloud_with_short_idle() -> (Cloud, tokio::net::TcpStream) {
+    let cloud = cloud().await;
+    cloud
+        .services
+        .lvb
+        .set_rtmp_idle_timeout(Duration::from_millis(600));
+    let sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
+        .await
+        .expect("connect");
+    (cloud, sock)
+}
+
+fn ingest_journaled(cloud: &Cloud, outcome: &str) -> bool {
+    cloud
+        .ctx
+        .journal
+        .of(Service::LvbIngest)
+        .iter()
+        .any(|e| e.outcome == outcome)
+}
+
 #[test]
 fn a_trickled_handshake_is_closed_at_the_deadline_of_the_whole_handshake() {
     runtime().block_on(async {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let cloud = cloud().await;
-        cloud
-            .services
-            .lvb
-            .set_rtmp_idle_timeout(Duration::from_millis(600));
-        let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
-            .await
-            .expect("connect");
-        let started = std::time::Instant::now();
+        let (cloud, mut sock) = cloud_with_short_idle().await;
         // One byte every 100 ms would take minutes to complete C0+C1; each byte comes well within the
         // idle timeout, so only a deadline for the whole handshake closes the connection.
-        let mut closed = false;
-        let mut reply = vec![0u8; 8192];
-        while started.elapsed() < Duration::from_secs(10) {
-            if sock.write_all(&[3]).await.is_err() {
-                closed = true;
-                break;
-            }
-            // The server's S0/S1 may come back; only a close ends the attack.
-            let pace = tokio::time::Instant::now() + Duration::from_millis(100);
-            loop {
-                match tokio::time::timeout_at(pace, sock.read(&mut reply)).await {
-                    Ok(Ok(0)) | Ok(Err(_)) => {
-                        closed = true;
-                        break;
-                    }
-                    Ok(Ok(_)) => continue,
-                    Err(_) => break,
-                }
-            }
-            if closed {
-                break;
-            }
-        }
-        assert!(closed, "still open after {:?}", started.elapsed());
-        assert!(
-            cloud
-                .ctx
-                .journal
-                .of(Service::LvbIngest)
-                .iter()
-                .any(|e| e.outcome == "closed: client stalled")
-        );
+        let closed = trickle_until_closed(
+            &mut sock,
+            &[3],
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert!(closed.is_some(), "still open after 10 s");
+        assert!(ingest_journaled(&cloud, "closed: client stalled"));
     });
 }
 
@@ -653,14 +670,7 @@ fn a_trickled_handshake_is_closed_at_the_deadline_of_the_whole_handshake() {
 fn a_connection_kept_alive_without_a_push_is_closed_at_the_idle_timeout() {
     runtime().block_on(async {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let cloud = cloud().await;
-        cloud
-            .services
-            .lvb
-            .set_rtmp_idle_timeout(Duration::from_millis(600));
-        let mut sock = tokio::net::TcpStream::connect(cloud.rtmp_addr())
-            .await
-            .expect("connect");
+        let (cloud, mut sock) = cloud_with_short_idle().await;
         // The plain handshake: C0+C1, S0+S1+S2 back, C2.
         let mut c0c1 = vec![3u8];
         c0c1.extend_from_slice(&[0u8; 1536]);
@@ -668,39 +678,24 @@ fn a_connection_kept_alive_without_a_push_is_closed_at_the_idle_timeout() {
         let mut s0s1s2 = vec![0u8; 1 + 2 * 1536];
         sock.read_exact(&mut s0s1s2).await.expect("S0+S1+S2");
         sock.write_all(&s0s1s2[1..1537]).await.expect("C2");
-        let started = std::time::Instant::now();
         // A Set Chunk Size every 200 ms: each message well within the idle timeout, no publish ever.
         let set_chunk_size = [0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0x10, 0];
-        let mut closed = false;
-        let mut reply = [0u8; 4096];
-        while started.elapsed() < Duration::from_secs(10) {
-            if sock.write_all(&set_chunk_size).await.is_err() {
-                closed = true;
-                break;
-            }
-            let pace = tokio::time::Instant::now() + Duration::from_millis(200);
-            match tokio::time::timeout_at(pace, sock.read(&mut reply)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => {
-                    closed = true;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        assert!(closed, "still open after {:?}", started.elapsed());
+        let closed = trickle_until_closed(
+            &mut sock,
+            &set_chunk_size,
+            Duration::from_millis(200),
+            Duration::from_secs(10),
+        )
+        .await;
+        let after = closed.expect("still open after 10 s");
         assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "closed only after {:?}",
-            started.elapsed()
+            after < Duration::from_secs(3),
+            "closed only after {after:?}"
         );
-        assert!(
-            cloud
-                .ctx
-                .journal
-                .of(Service::LvbIngest)
-                .iter()
-                .any(|e| e.outcome == "closed: no publish within the idle timeout")
-        );
+        assert!(ingest_journaled(
+            &cloud,
+            "closed: no publish within the idle timeout"
+        ));
         // A push still gets through.
         let (url, stream) = console_push_url(&cloud, "anchor08");
         let publisher = Publisher::publish(cloud.rtmp_addr(), &url, WAIT)
