@@ -33,6 +33,11 @@ async fn call(
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// A GET of an admin path on some Host (admin paths answer on any).
+async fn admin_get(cloud: &Cloud, path: &str) -> (u16, String) {
+    call(cloud, reqwest::Method::GET, "x", path, None).await
+}
+
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
@@ -86,26 +91,12 @@ async fn journal_filters_by_service_and_since() {
     .await;
     call(&cloud, reqwest::Method::GET, "example.com", "/two", None).await;
 
-    let (status, body) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/journal",
-        None,
-    )
-    .await;
+    let (status, body) = admin_get(&cloud, "/_tcharness/journal").await;
     assert_eq!(status, 200);
     let all = json(&body);
     assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
 
-    let (_, body) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/journal?service=gateway",
-        None,
-    )
-    .await;
+    let (_, body) = admin_get(&cloud, "/_tcharness/journal?service=gateway").await;
     let gateway = json(&body);
     let requests: Vec<&str> = gateway
         .as_array()
@@ -116,34 +107,17 @@ async fn journal_filters_by_service_and_since() {
     assert_eq!(requests, ["GET example.com/one", "GET example.com/two"]);
 
     let last_seq = gateway[1]["seq"].as_u64().unwrap();
-    let (_, body) = call(
+    let (_, body) = admin_get(
         &cloud,
-        reqwest::Method::GET,
-        "x",
         &format!("/_tcharness/journal?service=gateway&since={last_seq}"),
-        None,
     )
     .await;
     assert_eq!(json(&body).as_array().unwrap().len(), 1);
 
-    let (status, body) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/journal?service=s3",
-        None,
-    )
-    .await;
+    let (status, body) = admin_get(&cloud, "/_tcharness/journal?service=s3").await;
     assert_eq!(status, 400);
     assert!(json(&body)["error"].as_str().unwrap().contains("s3"));
-    let (status, _) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/journal?since=-1",
-        None,
-    )
-    .await;
+    let (status, _) = admin_get(&cloud, "/_tcharness/journal?since=-1").await;
     assert_eq!(status, 400);
 }
 
@@ -175,14 +149,7 @@ async fn the_console_changes_at_run_time_and_reset_brings_the_start_back() {
     let get = |_: ()| call(&cloud, reqwest::Method::GET, &cdn_host, "/cover.jpg", None);
     assert_eq!(get(()).await, (200, "cover".to_string()));
 
-    let (status, body) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/console",
-        None,
-    )
-    .await;
+    let (status, body) = admin_get(&cloud, "/_tcharness/console").await;
     assert_eq!(status, 200);
     let mut console = json(&body);
     assert_eq!(console["cos"]["buckets"][0]["cdn"], true);
@@ -232,14 +199,7 @@ async fn the_console_changes_at_run_time_and_reset_brings_the_start_back() {
         "the console is the starting one"
     );
     assert!(cloud.services.cos.store().get(&key, "/cover.jpg").is_none());
-    let (_, body) = call(
-        &cloud,
-        reqwest::Method::GET,
-        "x",
-        "/_tcharness/journal",
-        None,
-    )
-    .await;
+    let (_, body) = admin_get(&cloud, "/_tcharness/journal").await;
     assert_eq!(json(&body).as_array().unwrap().len(), 0);
     let (status, _) = get(()).await;
     assert_eq!(status, 404, "the object is gone, the CDN is on again");
