@@ -304,6 +304,22 @@ fn rejected_requests_do_not_grow_a_bounded_journal() {
     });
 }
 
+/// A multi-use COS v4 signature of the healthy tenant's `minilvb` bucket, valid for 10 minutes from
+/// `now` (cloud time), as any app user gets one from the backend (GetCOSSign).
+fn healthy_multi_use_sign(now: i64, rand: u32) -> String {
+    use tcharness::cloud::cos::sign::SignRequest;
+    SignRequest {
+        appid: 1252000001,
+        bucket: "minilvb",
+        secret_id: "AKIDmLvbHarnessHealthy00000000000001",
+        expire: now + 600,
+        time: now,
+        rand,
+        fileid: "",
+    }
+    .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e")
+}
+
 /// A signed COS v4 multipart request from the cloud's HTTP listener, as the JSON reply.
 async fn cos_signed(
     cloud: &Cloud,
@@ -311,18 +327,7 @@ async fn cos_signed(
     fields: &[(&str, &str)],
     file: Option<Vec<u8>>,
 ) -> serde_json::Value {
-    use tcharness::cloud::cos::sign::SignRequest;
-    let now = cloud.ctx.clock.now();
-    let sign = SignRequest {
-        appid: 1252000001,
-        bucket: "minilvb",
-        secret_id: "AKIDmLvbHarnessHealthy00000000000001",
-        expire: now + 600,
-        time: now,
-        rand: 77,
-        fileid: "",
-    }
-    .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+    let sign = healthy_multi_use_sign(cloud.ctx.clock.now(), 77);
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
@@ -386,19 +391,8 @@ fn trickled_signed_upload(
 fn slow_signed_uploads_do_not_hold_every_upload_turn() {
     runtime().block_on(async {
         let cloud = cloud().await;
-        use tcharness::cloud::cos::sign::SignRequest;
-        let now = cloud.ctx.clock.now();
         // A multi-use signature as any app user gets one from the backend (GetCOSSign).
-        let sign = SignRequest {
-            appid: 1252000001,
-            bucket: "minilvb",
-            secret_id: "AKIDmLvbHarnessHealthy00000000000001",
-            expire: now + 600,
-            time: now,
-            rand: 78,
-            fileid: "",
-        }
-        .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+        let sign = healthy_multi_use_sign(cloud.ctx.clock.now(), 78);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let slow: Vec<_> = (0..tcharness::cloud::cos::MAX_BODY_READS + 2)
             .map(|_| {
@@ -461,18 +455,7 @@ fn a_signed_body_finding_the_buffers_full_is_refused_in_time_and_later_ones_are_
         let services = Services::with_cos(ctx, cos);
         let (_trigger, shutdown) = Shutdown::new();
         tokio::spawn(tcharness::cloud::serve(http, rtmp, services.clone(), shutdown));
-        use tcharness::cloud::cos::sign::SignRequest;
-        let t = services.ctx.clock.now();
-        let sign = SignRequest {
-            appid: 1252000001,
-            bucket: "minilvb",
-            secret_id: "AKIDmLvbHarnessHealthy00000000000001",
-            expire: t + 600,
-            time: t,
-            rand: 79,
-            fileid: "",
-        }
-        .sign("hZ3kRt8vWq2nLp5sXy7bCd4fGj6mNa9e");
+        let sign = healthy_multi_use_sign(services.ctx.clock.now(), 79);
         // Four uploads send 60 KiB of their 64 KiB and wait: the budget (4 x 64 KiB) is nearly full.
         let mut held = Vec::new();
         for _ in 0..tcharness::cloud::cos::MAX_BODY_READS {

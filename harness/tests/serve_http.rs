@@ -45,6 +45,14 @@ fn read_to_close(mut s: TcpStream, bound: Duration) -> (Vec<u8>, Instant) {
 }
 
 /// One request on a fresh connection; the status line of the answer.
+/// The server closed the connection once its `deadline` had passed, and not long after.
+fn assert_closed_at_the_deadline(took: Duration, deadline: Duration) {
+    assert!(
+        took >= deadline && took < Duration::from_secs(5),
+        "closed after {took:?} (deadline {deadline:?})"
+    );
+}
+
 fn status_line(addr: SocketAddr, host: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -90,10 +98,7 @@ async fn partial_headers_are_closed_at_the_header_timeout() {
         .await
         .unwrap();
     let took = closed_at - started;
-    assert!(
-        took >= Duration::from_millis(700) && took < Duration::from_secs(5),
-        "closed after {took:?}"
-    );
+    assert_closed_at_the_deadline(took, Duration::from_millis(700));
     let addr2 = addr;
     let line = tokio::task::spawn_blocking(move || status_line(addr2, "example.com", "/"))
         .await
@@ -126,16 +131,10 @@ async fn a_silent_connection_is_closed_at_the_idle_deadline() {
     .unwrap();
     let (got, silent_took, answer, kept_took) = out;
     assert!(got.is_empty());
-    assert!(
-        silent_took >= Duration::from_millis(600) && silent_took < Duration::from_secs(5),
-        "{silent_took:?}"
-    );
+    assert_closed_at_the_deadline(silent_took, Duration::from_millis(600));
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
-    assert!(
-        kept_took >= Duration::from_millis(600) && kept_took < Duration::from_secs(5),
-        "{kept_took:?}"
-    );
+    assert_closed_at_the_deadline(kept_took, Duration::from_millis(600));
 }
 
 /// Writes `head`, then `pieces` one every `gap`, and reads the answer until the server closes.
@@ -221,10 +220,7 @@ async fn a_body_withheld_or_trickled_is_cut_at_the_body_deadline_in_the_services
         "IM's own shape: {withheld}"
     );
     for took in [withheld_took, trickled_took] {
-        assert!(
-            took >= Duration::from_millis(700) && took < Duration::from_secs(5),
-            "closed after {took:?}"
-        );
+        assert_closed_at_the_deadline(took, Duration::from_millis(700));
     }
     assert!(
         trickled.contains("\"code\":-"),
@@ -282,10 +278,7 @@ async fn a_response_the_peer_never_takes_is_closed_at_the_idle_deadline() {
     })
     .await
     .unwrap();
-    assert!(
-        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
-        "closed after {took:?}"
-    );
+    assert_closed_at_the_deadline(took, Duration::from_millis(600));
     let line = tokio::task::spawn_blocking(move || status_line(addr, "x", "/_tcharness/health"))
         .await
         .unwrap();
