@@ -114,7 +114,7 @@ pub async fn prepare_server_dir(dir: &Path, run_dir: &Path) -> Result<ServerDir,
         });
     }
     let root_password = random_password()?;
-    write_private(&dir.join("init.sql"), &root_init_sql(&root_password))
+    write_private(&dir.join("init.sql"), root_init_sql(&root_password))
         .map_err(|e| io_err("write the MariaDB init file", e))?;
     std::fs::create_dir_all(dir.join("files")).map_err(|e| io_err("create files/", e))?;
     let account = ServerAccount::current();
@@ -234,7 +234,7 @@ fn root_init_sql(password: &str) -> String {
 }
 
 /// A file only its owner can read (it holds a password).
-pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, content: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -242,7 +242,7 @@ pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(content.as_bytes())
+    file.write_all(content.as_ref())
 }
 
 /// `mariadbd`'s arguments for a server of the run: loopback only, its socket, pid file and error log in its

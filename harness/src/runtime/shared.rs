@@ -260,7 +260,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Runtime
     let bytes = serde_json::to_vec(value).map_err(|e| RuntimeError::DbStart {
         message: format!("cannot encode {}: {e}", path.display()),
     })?;
-    write_private(&temp, &String::from_utf8_lossy(&bytes))
+    write_private(&temp, bytes)
         .and_then(|()| std::fs::rename(&temp, path))
         .map_err(|e| io_err(&format!("write {}", path.display()), e))
 }
